@@ -1,0 +1,239 @@
+#include "app/application.h"
+
+#include "api/apiservice.h"
+#include "app/signalwatcher.h"
+#include "core/runtime/datadir.h"
+#include "core/runtime/runtime.h"
+#include "core/support/logging.h"
+#include "ui/mainwindow.h"
+#include "ui/uistate.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDir>
+#include <QtCore/QFileInfo>
+#include <QtCore/QTimer>
+#include <QtNetwork/QHostAddress>
+#include <QtWidgets/QApplication>
+#include <QtWidgets/QMessageBox>
+
+#include <cstdio>
+
+namespace opsdeck {
+
+namespace {
+
+void printLine(FILE *stream, const QString &text)
+{
+    const QByteArray bytes = text.toUtf8();
+    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stream);
+    if (!text.endsWith(u'\n'))
+        std::fputc('\n', stream);
+    std::fflush(stream);
+}
+
+api::ApiServer::Settings apiSettings(const RuntimeConfig &config, std::optional<quint16> port)
+{
+    api::ApiServer::Settings settings;
+    settings.bindAddress = QHostAddress(config.api.bind);
+    settings.port = port ? *port : quint16(config.api.port);
+    settings.limits.maxHeaderBytes = config.api.maxHeaderBytes;
+    settings.limits.maxBodyBytes = config.api.maxBodyBytes;
+    settings.limits.idleTimeoutMs = int(config.api.idleTimeout * 1000.0);
+    settings.limits.maxConnections = config.api.maxConnections;
+    settings.allowedHosts = config.api.allowedHosts;
+    return settings;
+}
+
+} // namespace
+
+struct Application::Parts
+{
+    QString configPath;
+    std::unique_ptr<DataDir> dataDir;
+    std::unique_ptr<Runtime> runtime;
+    std::unique_ptr<api::ApiService> api;
+    std::unique_ptr<SignalWatcher> signalWatcher;
+    std::unique_ptr<ui::UiState> uiState;
+    std::unique_ptr<ui::MainWindow> window;
+};
+
+Application::Application(CommandLineOptions options)
+    : m_options(std::move(options))
+    , m_parts(std::make_unique<Parts>())
+{}
+
+Application::~Application()
+{
+    if (m_parts->window)
+        m_parts->window.reset();
+    if (m_parts->api)
+        m_parts->api->stop();
+    if (m_parts->runtime)
+        m_parts->runtime->stop();
+}
+
+Application::LoadedConfig Application::loadConfig(const CommandLineOptions &options)
+{
+    LoadedConfig loaded;
+    const bool explicitPath = !options.configPath.isEmpty();
+    loaded.path = explicitPath ? options.configPath : DataDir::defaultConfigPath();
+    Result<ConfigLoad> result = RuntimeConfig::load(loaded.path, explicitPath);
+    if (!result) {
+        loaded.ioError = result.error().message;
+        return loaded;
+    }
+    loaded.config = result->config;
+    loaded.findings = result->findings;
+    return loaded;
+}
+
+void Application::reportConfigProblems(const LoadedConfig &loaded) const
+{
+    QStringList lines;
+    if (!loaded.ioError.isEmpty())
+        lines.append(loaded.ioError);
+    const QString fileName = QFileInfo(loaded.path).fileName();
+    for (const ConfigFinding &finding : loaded.findings)
+        lines.append(formatFinding(finding, loaded.path));
+    for (const QString &line : lines)
+        printLine(stderr, line);
+    if (!m_options.needsNoDisplay() && qobject_cast<QApplication *>(QCoreApplication::instance())) {
+        QMessageBox box(QMessageBox::Critical, QCoreApplication::translate("Application", "OpsDeck"),
+                        QCoreApplication::translate("Application",
+                                                    "The configuration %1 has %n problem(s). "
+                                                    "Fix them and start OpsDeck again.",
+                                                    nullptr, int(lines.size()))
+                            .arg(fileName));
+        box.setDetailedText(lines.join(u'\n'));
+        box.setInformativeText(lines.mid(0, 10).join(u'\n'));
+        box.exec();
+    }
+}
+
+int Application::checkConfig(const CommandLineOptions &options)
+{
+    const LoadedConfig loaded = loadConfig(options);
+    if (!loaded.ioError.isEmpty()) {
+        printLine(stderr, loaded.ioError);
+        return exitcode::kUsage;
+    }
+    for (const ConfigFinding &finding : loaded.findings)
+        printLine(stdout, formatFinding(finding, loaded.path));
+    if (!loaded.findings.isEmpty()) {
+        printLine(stderr, QStringLiteral("%1: %2 finding(s)").arg(loaded.path).arg(loaded.findings.size()));
+        return exitcode::kCheckFailed;
+    }
+    printLine(stdout, QStringLiteral("%1: configuration is valid").arg(loaded.path));
+    return exitcode::kOk;
+}
+
+int Application::dumpConfig(const CommandLineOptions &options)
+{
+    const LoadedConfig loaded = loadConfig(options);
+    if (!loaded.ioError.isEmpty()) {
+        printLine(stderr, loaded.ioError);
+        return exitcode::kUsage;
+    }
+    if (!loaded.findings.isEmpty()) {
+        for (const ConfigFinding &finding : loaded.findings)
+            printLine(stderr, formatFinding(finding, loaded.path));
+        return exitcode::kUsage;
+    }
+    const QByteArray ini = loaded.config.toIni();
+    std::fwrite(ini.constData(), 1, size_t(ini.size()), stdout);
+    std::fflush(stdout);
+    return exitcode::kOk;
+}
+
+int Application::run()
+{
+    // Signals are watched before anything is started or announced: a SIGTERM or SIGHUP that
+    // arrives right after the OPSDECK_API line must find the handler in place.
+    m_parts->signalWatcher = std::make_unique<SignalWatcher>();
+    // The pipe is read by the event loop, so a signal that came early is handled once exec() runs.
+    QObject::connect(m_parts->signalWatcher.get(), &SignalWatcher::stopRequested,
+                     QCoreApplication::instance(), [] { QCoreApplication::exit(exitcode::kOk); });
+    QObject::connect(m_parts->signalWatcher.get(), &SignalWatcher::reloadRequested,
+                     m_parts->signalWatcher.get(), [this] { reloadConfig(); });
+
+    const LoadedConfig loaded = loadConfig(m_options);
+    if (!loaded.ioError.isEmpty() || !loaded.findings.isEmpty()) {
+        reportConfigProblems(loaded);
+        return exitcode::kUsage;
+    }
+    m_parts->configPath = loaded.path;
+
+    const QString dataPath = m_options.dataDir.isEmpty() ? DataDir::defaultPath() : m_options.dataDir;
+    Result<std::unique_ptr<DataDir>> dataDir = DataDir::open(dataPath);
+    if (!dataDir) {
+        printLine(stderr, dataDir.error().message);
+        return dataDir.error().code == u"data_dir_locked" ? exitcode::kLocked
+                                                           : exitcode::kRuntimeFailure;
+    }
+    m_parts->dataDir = std::move(*dataDir);
+    qCInfo(lcApp, "Configuration %s, data directory %s", qUtf8Printable(loaded.path),
+           qUtf8Printable(m_parts->dataDir->path()));
+
+    m_parts->runtime = std::make_unique<Runtime>(loaded.config, *m_parts->dataDir);
+    m_parts->api = std::make_unique<api::ApiService>(apiSettings(loaded.config, m_options.apiPort),
+                                                     m_parts->runtime->monitor());
+    Result<quint16> port = m_parts->api->start();
+    if (!port) {
+        printLine(stderr, port.error().message);
+        return port.error().code == u"port_in_use" ? exitcode::kLocked : exitcode::kRuntimeFailure;
+    }
+    m_parts->runtime->start();
+    printLine(stdout, QStringLiteral("OPSDECK_API %1").arg(m_parts->api->baseUrl()));
+
+    if (m_options.quitAfterSeconds) {
+        QTimer::singleShot(int(*m_options.quitAfterSeconds * 1000.0), Qt::PreciseTimer,
+                           QCoreApplication::instance(), [] {
+                               qCInfo(lcApp, "--quit-after elapsed: exiting");
+                               QCoreApplication::exit(exitcode::kOk);
+                           });
+    }
+
+    if (!m_options.headless) {
+        const QString statePath =
+            QFileInfo(loaded.path).absoluteDir().filePath(QStringLiteral("state.ini"));
+        m_parts->uiState = std::make_unique<ui::UiState>(statePath);
+        m_parts->window = std::make_unique<ui::MainWindow>(m_parts->api->baseUrl(), *m_parts->uiState);
+        QObject::connect(&m_parts->runtime->monitor(), &PerformanceMonitor::snapshotPublished,
+                         m_parts->window.get(), &ui::MainWindow::showSnapshot, Qt::QueuedConnection);
+        m_parts->window->showSnapshot(m_parts->runtime->monitor().latestSnapshot());
+        m_parts->window->show();
+    }
+
+    const int code = QCoreApplication::exec();
+    if (m_parts->window) {
+        m_parts->window->close(); // saves geometry
+        m_parts->window.reset();
+    }
+    m_parts->api->stop();
+    m_parts->runtime->stop();
+    qCInfo(lcApp, "Stopped cleanly");
+    return code;
+}
+
+void Application::reloadConfig()
+{
+    const LoadedConfig loaded = loadConfig(m_options);
+    if (!loaded.ioError.isEmpty() || !loaded.findings.isEmpty()) {
+        qCWarning(lcApp, "Configuration not reloaded: %lld problem(s)",
+                  qlonglong(loaded.findings.size() + (loaded.ioError.isEmpty() ? 0 : 1)));
+        if (!loaded.ioError.isEmpty())
+            qCWarning(lcApp, "%s", qUtf8Printable(loaded.ioError));
+        for (const ConfigFinding &finding : loaded.findings)
+            qCWarning(lcApp, "%s", qUtf8Printable(formatFinding(finding, loaded.path)));
+        return;
+    }
+    const QStringList restart = m_parts->runtime->applyConfig(loaded.config);
+    if (!restart.isEmpty()) {
+        qCWarning(lcApp, "Reloaded; these changes take effect after a restart: %s",
+                  qUtf8Printable(restart.join(QStringLiteral(", "))));
+    } else {
+        qCInfo(lcApp, "Configuration reloaded");
+    }
+}
+
+} // namespace opsdeck

@@ -1,0 +1,37 @@
+// CommandLine: parses opsdeck's arguments before any QCoreApplication exists, so --help,
+// --version, --check-config and --dump-config need no display. Pure; main thread.
+#pragma once
+
+#include "core/support/result.h"
+
+#include <QtCore/QString>
+#include <QtCore/QStringList>
+
+#include <optional>
+
+namespace opsdeck {
+
+struct CommandLineOptions
+{
+    bool help = false;
+    bool version = false;
+    bool headless = false;
+    bool checkConfig = false;
+    bool dumpConfig = false;
+    QString configPath; // empty: the platform default (it may not exist: then all defaults)
+    QString dataDir;    // empty: the platform default
+    std::optional<quint16> apiPort;
+    std::optional<double> quitAfterSeconds;
+    QString logLevel = QStringLiteral("INFO");
+
+    // True when the run needs no GUI at all (QCoreApplication suffices).
+    bool needsNoDisplay() const { return headless || checkConfig || dumpConfig; }
+};
+
+// Parses argv (without the program name). Errors carry code "usage" and an English message.
+Result<CommandLineOptions> parseCommandLine(const QStringList &arguments);
+
+QString helpText();
+QString versionText();
+
+} // namespace opsdeck

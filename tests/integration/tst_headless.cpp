@@ -1,0 +1,337 @@
+// Whole-process tests: the real opsdeck binary, real sockets, curl and QNetworkAccessManager.
+#include "support/testutil.h"
+
+#include <QtCore/QJsonDocument>
+#include <QtCore/QProcess>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QTemporaryDir>
+#include <QtNetwork/QNetworkAccessManager>
+#include <QtNetwork/QNetworkReply>
+#include <QtNetwork/QTcpServer>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QtTest>
+
+#include <csignal>
+
+using namespace opsdeck;
+
+namespace {
+
+const QString kBinary = QStringLiteral(OPSDECK_BINARY);
+
+// An environment with its own XDG dirs and no display: nothing touches the user's files.
+QProcessEnvironment isolatedEnvironment(const QString &root)
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(QStringLiteral("DISPLAY"));
+    env.remove(QStringLiteral("WAYLAND_DISPLAY"));
+    env.remove(QStringLiteral("QT_QPA_PLATFORM"));
+    env.insert(QStringLiteral("XDG_CONFIG_HOME"), root + QStringLiteral("/xdg-config"));
+    env.insert(QStringLiteral("XDG_DATA_HOME"), root + QStringLiteral("/xdg-data"));
+    env.insert(QStringLiteral("XDG_CACHE_HOME"), root + QStringLiteral("/xdg-cache"));
+    env.insert(QStringLiteral("XDG_RUNTIME_DIR"), root);
+    return env;
+}
+
+struct Run
+{
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+Run runToEnd(const QStringList &args, const QString &root, int timeoutMs = 30000)
+{
+    QProcess p;
+    p.setProcessEnvironment(isolatedEnvironment(root));
+    p.start(kBinary, args);
+    Run run;
+    if (!p.waitForFinished(test::scaledMs(timeoutMs))) {
+        p.kill();
+        p.waitForFinished();
+    }
+    run.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    run.out = p.readAllStandardOutput();
+    run.err = p.readAllStandardError();
+    return run;
+}
+
+void writeFile(const QString &path, const QByteArray &content)
+{
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write(content);
+}
+
+// A headless opsdeck started for one test and stopped with SIGTERM.
+class Headless
+{
+public:
+    explicit Headless(const QString &root) : m_root(root) {}
+    ~Headless()
+    {
+        if (m_process.state() != QProcess::NotRunning) {
+            m_process.kill();
+            m_process.waitForFinished();
+        }
+    }
+
+    bool start(const QStringList &extra = {})
+    {
+        m_process.setProcessEnvironment(isolatedEnvironment(m_root));
+        m_process.start(kBinary, QStringList{QStringLiteral("--headless"), QStringLiteral("--api-port"),
+                                             QStringLiteral("0"), QStringLiteral("--data-dir"),
+                                             m_root + QStringLiteral("/data"), QStringLiteral("--config"),
+                                             m_root + QStringLiteral("/opsdeck.ini")}
+                                     + extra);
+        if (!m_process.waitForStarted(test::scaledMs(10000)))
+            return false;
+        static const QRegularExpression line(QStringLiteral("^OPSDECK_API (http://127\\.0\\.0\\.1:(\\d+))$"),
+                                             QRegularExpression::MultilineOption);
+        QElapsedTimer timer;
+        timer.start();
+        while (timer.elapsed() < test::scaledMs(20000)) {
+            if (!m_process.waitForReadyRead(500) && m_process.state() == QProcess::NotRunning)
+                return false;
+            m_stdout += m_process.readAllStandardOutput();
+            const QRegularExpressionMatch m = line.match(QString::fromUtf8(m_stdout));
+            if (m.hasMatch()) {
+                m_baseUrl = m.captured(1);
+                m_port = quint16(m.captured(2).toUInt());
+                return true;
+            }
+        }
+        return false;
+    }
+
+    int terminate(int sig = SIGTERM)
+    {
+        ::kill(pid_t(m_process.processId()), sig);
+        if (!m_process.waitForFinished(test::scaledMs(15000)))
+            return -100;
+        m_stderr += m_process.readAllStandardError();
+        return m_process.exitStatus() == QProcess::NormalExit ? m_process.exitCode() : -1;
+    }
+
+    QByteArray readStderr()
+    {
+        m_stderr += m_process.readAllStandardError();
+        return m_stderr;
+    }
+
+    QString baseUrl() const { return m_baseUrl; }
+    quint16 port() const { return m_port; }
+    QProcess &process() { return m_process; }
+
+private:
+    QString m_root;
+    QProcess m_process;
+    QByteArray m_stdout;
+    QByteArray m_stderr;
+    QString m_baseUrl;
+    quint16 m_port = 0;
+};
+
+// curl ARGS... → (http status, body). Status 0 when curl failed to connect.
+QPair<int, QByteArray> curl(const QStringList &args)
+{
+    QProcess p;
+    p.start(QStringLiteral("curl"), QStringList{QStringLiteral("-s"), QStringLiteral("-o"),
+                                                QStringLiteral("-"), QStringLiteral("-w"),
+                                                QStringLiteral("\n%{http_code}")}
+                                        + args);
+    p.waitForFinished(test::scaledMs(20000));
+    QByteArray out = p.readAllStandardOutput();
+    const qsizetype nl = out.lastIndexOf('\n');
+    const int status = out.mid(nl + 1).trimmed().toInt();
+    out.truncate(nl < 0 ? 0 : nl);
+    return {status, out};
+}
+
+} // namespace
+
+class TstHeadless : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY2(QFileInfo::exists(kBinary), qPrintable(kBinary));
+        QVERIFY2(!QStandardPaths::findExecutable(QStringLiteral("curl")).isEmpty(), "curl is needed");
+    }
+
+    void infoFlagsNeedNoDisplay_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("exitCode");
+        QTest::addColumn<QByteArray>("expected");
+        QTest::newRow("help") << QStringList{QStringLiteral("--help")} << 0 << QByteArray("--quit-after");
+        QTest::newRow("version") << QStringList{QStringLiteral("--version")} << 0 << QByteArray("opsdeck " OPSDECK_VERSION_STRING);
+        QTest::newRow("bad flag") << QStringList{QStringLiteral("--frobnicate")} << 2 << QByteArray("frobnicate");
+        QTest::newRow("bad port") << QStringList{QStringLiteral("--api-port"), QStringLiteral("70000")} << 2 << QByteArray("65535");
+        QTest::newRow("bad level") << QStringList{QStringLiteral("--log-level"), QStringLiteral("loud")} << 2 << QByteArray("DEBUG");
+        QTest::newRow("dump defaults") << QStringList{QStringLiteral("--dump-config")} << 0 << QByteArray("memory_max_size");
+        QTest::newRow("check defaults") << QStringList{QStringLiteral("--check-config")} << 0 << QByteArray("valid");
+    }
+    void infoFlagsNeedNoDisplay()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(int, exitCode);
+        QFETCH(QByteArray, expected);
+        QTemporaryDir tmp;
+        const Run run = runToEnd(args, tmp.path());
+        QCOMPARE(run.exitCode, exitCode);
+        const QByteArray all = run.out + run.err;
+        QVERIFY2(all.contains(expected), all.constData());
+    }
+
+    void badConfigIsReported_data()
+    {
+        QTest::addColumn<QByteArray>("ini");
+        QTest::addColumn<QByteArray>("mentions");
+        QTest::newRow("negative size") << QByteArray("[cache]\nmemory_max_size = -5\n") << QByteArray("memory_max_size");
+        QTest::newRow("port 70000") << QByteArray("[api]\napi_port = 70000\n") << QByteArray("65535");
+        QTest::newRow("strategy foo") << QByteArray("[cache]\ninvalidation_strategy = foo\n") << QByteArray("adaptive");
+        QTest::newRow("typo") << QByteArray("[http]\nhttp_timout = 5\n") << QByteArray("http_timeout");
+    }
+    void badConfigIsReported()
+    {
+        QFETCH(QByteArray, ini);
+        QFETCH(QByteArray, mentions);
+        QTemporaryDir tmp;
+        const QString config = tmp.filePath(QStringLiteral("opsdeck.ini"));
+        writeFile(config, ini);
+        const Run check = runToEnd({QStringLiteral("--check-config"), QStringLiteral("--config"), config}, tmp.path());
+        QCOMPARE(check.exitCode, 1);
+        QVERIFY2(check.out.contains(mentions), check.out.constData());
+        const Run start = runToEnd({QStringLiteral("--headless"), QStringLiteral("--config"), config,
+                                    QStringLiteral("--data-dir"), tmp.filePath(QStringLiteral("data"))},
+                                   tmp.path());
+        QCOMPARE(start.exitCode, 2);
+        QVERIFY2(start.err.contains(mentions), start.err.constData());
+    }
+
+    void missingExplicitConfigIsUsageError()
+    {
+        QTemporaryDir tmp;
+        const Run run = runToEnd({QStringLiteral("--headless"), QStringLiteral("--config"),
+                                  tmp.filePath(QStringLiteral("absent.ini"))}, tmp.path());
+        QCOMPARE(run.exitCode, 2);
+    }
+
+    void servesApiAndStopsOnSigterm()
+    {
+        QTemporaryDir tmp;
+        writeFile(tmp.filePath(QStringLiteral("opsdeck.ini")), "[monitor]\ncollection_interval = 0.2\n");
+        Headless app(tmp.path());
+        QVERIFY(app.start());
+        const QString base = app.baseUrl();
+
+        // /health with curl and with QNetworkAccessManager.
+        auto [status, body] = curl({base + QStringLiteral("/health")});
+        QCOMPARE(status, 200);
+        QCOMPARE(QJsonDocument::fromJson(body).object().value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+
+        QNetworkAccessManager nam;
+        QNetworkReply *reply = nam.get(QNetworkRequest(QUrl(base + QStringLiteral("/health"))));
+        QSignalSpy finished(reply, &QNetworkReply::finished);
+        QVERIFY(finished.wait(test::scaledMs(10000)));
+        QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+        reply->deleteLater();
+
+        // Metrics: 200 once the first sample is in, several samples after a few ticks.
+        QTRY_COMPARE_WITH_TIMEOUT(curl({base + QStringLiteral("/monitoring/metrics?category=system")}).first, 200, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            QJsonDocument::fromJson(curl({base + QStringLiteral("/monitoring/metrics?category=system&limit=3")}).second)
+                    .object().value(QStringLiteral("metrics")).toObject().value(QStringLiteral("system")).toArray().size() == 3,
+            20000);
+        reply = nam.get(QNetworkRequest(QUrl(base + QStringLiteral("/monitoring/metrics?limit=2"))));
+        QSignalSpy finished2(reply, &QNetworkReply::finished);
+        QVERIFY(finished2.wait(test::scaledMs(10000)));
+        const QJsonObject metrics = QJsonDocument::fromJson(reply->readAll()).object().value(QStringLiteral("metrics")).toObject();
+        QCOMPARE(metrics.keys().size(), 4);
+        QCOMPARE(metrics.value(QStringLiteral("system")).toArray().size(), 2);
+        reply->deleteLater();
+
+        // Errors: 400, 404, 405 (with Allow), HEAD without a body, an oversized body.
+        QCOMPARE(curl({base + QStringLiteral("/monitoring/metrics?limit=0")}).first, 400);
+        QCOMPARE(curl({base + QStringLiteral("/monitoring/metrics?category=nope")}).first, 400);
+        QCOMPARE(curl({base + QStringLiteral("/no/such/path")}).first, 404);
+        auto [s405, b405] = curl({QStringLiteral("-X"), QStringLiteral("DELETE"), QStringLiteral("-D"), QStringLiteral("-"),
+                                  base + QStringLiteral("/health")});
+        QCOMPARE(s405, 405);
+        QVERIFY(b405.contains("Allow: GET, HEAD, OPTIONS"));
+        auto [sHead, bHead] = curl({QStringLiteral("-I"), base + QStringLiteral("/health")});
+        QCOMPARE(sHead, 200);
+        QVERIFY(bHead.contains("Content-Length:"));
+        QVERIFY(!bHead.contains("\"status\""));
+        const QString big = tmp.filePath(QStringLiteral("big.bin"));
+        writeFile(big, QByteArray(2 * 1024 * 1024, 'z'));
+        QCOMPARE(curl({QStringLiteral("--data-binary"), u'@' + big, base + QStringLiteral("/monitoring/metrics")}).first, 413);
+        QCOMPARE(curl({base + QStringLiteral("/health")}).first, 200); // still serving
+
+        QCOMPARE(app.terminate(SIGTERM), 0);
+        QVERIFY(app.readStderr().contains("Stopped cleanly"));
+    }
+
+    void sigintStopsCleanlyAndSighupReloads()
+    {
+        QTemporaryDir tmp;
+        const QString config = tmp.filePath(QStringLiteral("opsdeck.ini"));
+        writeFile(config, "[monitor]\ncollection_interval = 1\n");
+        Headless app(tmp.path());
+        QVERIFY(app.start());
+        writeFile(config, "[monitor]\ncollection_interval = 0.5\n");
+        ::kill(pid_t(app.process().processId()), SIGHUP);
+        QTRY_VERIFY_WITH_TIMEOUT(app.readStderr().contains("Configuration reloaded"), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(app.readStderr().contains("interval 0.500 s"), 10000);
+        // A bad file on reload is refused and the process keeps running.
+        writeFile(config, "[monitor]\ncollection_interval = -1\n");
+        ::kill(pid_t(app.process().processId()), SIGHUP);
+        QTRY_VERIFY_WITH_TIMEOUT(app.readStderr().contains("not reloaded"), 10000);
+        QCOMPARE(curl({app.baseUrl() + QStringLiteral("/health")}).first, 200);
+        QCOMPARE(app.terminate(SIGINT), 0);
+    }
+
+    void secondInstanceOnSameDataDirExits4()
+    {
+        QTemporaryDir tmp;
+        writeFile(tmp.filePath(QStringLiteral("opsdeck.ini")), "");
+        Headless first(tmp.path());
+        QVERIFY(first.start());
+        const Run second = runToEnd({QStringLiteral("--headless"), QStringLiteral("--api-port"), QStringLiteral("0"),
+                                     QStringLiteral("--data-dir"), tmp.filePath(QStringLiteral("data"))},
+                                    tmp.path());
+        QCOMPARE(second.exitCode, 4);
+        QVERIFY2(second.err.contains("Another OpsDeck instance"), second.err.constData());
+        QCOMPARE(first.terminate(), 0);
+    }
+
+    void takenPortExits4()
+    {
+        QTemporaryDir tmp;
+        QTcpServer holder;
+        QVERIFY(holder.listen(QHostAddress::LocalHost, 0));
+        const Run run = runToEnd({QStringLiteral("--headless"), QStringLiteral("--api-port"),
+                                  QString::number(holder.serverPort()), QStringLiteral("--data-dir"),
+                                  tmp.filePath(QStringLiteral("data"))},
+                                 tmp.path());
+        QCOMPARE(run.exitCode, 4);
+        QVERIFY2(run.err.contains("Cannot listen"), run.err.constData());
+    }
+
+    void quitAfterExitsZero()
+    {
+        QTemporaryDir tmp;
+        const Run run = runToEnd({QStringLiteral("--headless"), QStringLiteral("--api-port"), QStringLiteral("0"),
+                                  QStringLiteral("--data-dir"), tmp.filePath(QStringLiteral("data")),
+                                  QStringLiteral("--quit-after"), QStringLiteral("0.5")},
+                                 tmp.path());
+        QCOMPARE(run.exitCode, 0);
+        QVERIFY(run.out.startsWith("OPSDECK_API http://127.0.0.1:"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TstHeadless)
+#include "tst_headless.moc"
