@@ -3,6 +3,8 @@
 # ctest suite twice, normally and with ASan+UBSan, and fails on any test failure or sanitizer
 # report. Prints how long each stage took.
 set -euo pipefail
+# ccache may reuse objects built with precompiled headers only with this sloppiness.
+export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${OPSDECK_JOBS:-2}"
 start_all=$(date +%s)

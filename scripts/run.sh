@@ -2,6 +2,8 @@
 # The README's run command: installs what is missing, builds the console (Release) and starts it
 # on its embedded defaults. Arguments go to opsdeck (e.g. --headless, --quit-after 5).
 set -euo pipefail
+# ccache may reuse objects built with precompiled headers only with this sloppiness.
+export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/deps.sh"
 build="$root/build/release"

@@ -5,6 +5,7 @@
 #include "core/runtime/datadir.h"
 #include "core/runtime/runtime.h"
 #include "core/support/logging.h"
+#include "ui/eventlooplagprobe.h"
 #include "ui/mainwindow.h"
 #include "ui/uistate.h"
 
@@ -206,6 +207,10 @@ int Application::run()
 
     const int code = QCoreApplication::exec();
     if (m_parts->window) {
+        const ui::EventLoopLagProbe *lag = m_parts->window->lagProbe();
+        qCInfo(lcApp, "GUI event loop lag: p50 %.2f ms, p99 %.2f ms, max %.2f ms over %lld ticks",
+               lag->lagMsAtPercentile(50), lag->lagMsAtPercentile(99), lag->lagMsAtPercentile(100),
+               qlonglong(lag->samples()));
         m_parts->window->close(); // saves geometry
         m_parts->window.reset();
     }

@@ -5,6 +5,7 @@
 
 #include "core/monitor/systemsample.h"
 
+#include <QtCore/QMetaType>
 #include <QtCore/QString>
 
 #include <memory>

@@ -70,15 +70,15 @@ ValueParse parseValue(const QString &raw)
             else if (e == u't')
                 out += u'\t';
             else
-                return {{},
-                        u"unknown escape sequence '\\%1' in a quoted value (use \\\" or \\\\)"_s
-                            .arg(e)};
+                return {
+                    {},
+                    u"unknown escape sequence '\\%1' in a quoted value (use \\\" or \\\\)"_s.arg(
+                        e)};
         }
         if (i >= v.size())
             return {{}, u"unterminated quoted value (missing closing '\"')"_s};
         if (i + 1 < v.size())
-            return {{},
-                    u"unexpected text %1 after the closing quote"_s.arg(shown(v.mid(i + 1)))};
+            return {{}, u"unexpected text %1 after the closing quote"_s.arg(shown(v.mid(i + 1)))};
         return {out, {}};
     }
     for (qsizetype i = 0; i < v.size(); ++i) {
@@ -86,8 +86,7 @@ ValueParse parseValue(const QString &raw)
         if ((c == u';' || c == u'#') && (i == 0 || isBlank(v.at(i - 1)))) {
             return {{},
                     u"'%1' in an unquoted value: inline comments are not supported; put the "
-                    "comment on its own line, or quote the value (key = \"a %1 b\")"_s
-                        .arg(c)};
+                    "comment on its own line, or quote the value (key = \"a %1 b\")"_s.arg(c)};
         }
     }
     return {v, {}};
@@ -130,8 +129,8 @@ const IniFile::Entry *IniFile::Section::find(QStringView key) const
     return nullptr;
 }
 
-IniFile::Entry &IniFile::Section::set(const QString &key, const QString &value,
-                                      const QStringList &entryComment)
+IniFile::Entry &
+IniFile::Section::set(const QString &key, const QString &value, const QStringList &entryComment)
 {
     Q_ASSERT(isValidName(key));
     for (Entry &e : entries) {
@@ -289,8 +288,7 @@ IniFile IniFile::parse(const QByteArray &text)
         if (eq < 0) {
             addFinding(lineNo, u"syntax"_s,
                        u"malformed line %1: expected 'key = value', '[section]' or a comment "
-                       "starting with ';' or '#'"_s
-                           .arg(shown(t)),
+                       "starting with ';' or '#'"_s.arg(shown(t)),
                        current ? current->name : QString(), {}, {});
             pending.clear();
             continue;
@@ -298,12 +296,12 @@ IniFile IniFile::parse(const QByteArray &text)
         const QString key = t.left(eq).trimmed();
         const QString rawValue = t.mid(eq + 1);
         if (!isValidName(key)) {
-            addFinding(lineNo, u"syntax"_s,
-                       key.isEmpty()
-                           ? u"missing key before '='"_s
-                           : u"invalid key %1: use letters, digits, '_', '.' and '-'"_s.arg(
-                                 shown(key)),
-                       current ? current->name : QString(), key, rawValue.trimmed());
+            addFinding(
+                lineNo, u"syntax"_s,
+                key.isEmpty()
+                    ? u"missing key before '='"_s
+                    : u"invalid key %1: use letters, digits, '_', '.' and '-'"_s.arg(shown(key)),
+                current ? current->name : QString(), key, rawValue.trimmed());
             pending.clear();
             continue;
         }
@@ -361,10 +359,10 @@ Result<IniFile> IniFile::read(const QString &path, Missing missing)
                     u"Configuration file %1 is not a regular file."_s.arg(path), details);
     }
     if (info.size() > kMaxFileBytes) {
-        return fail(u"config_too_large"_s,
-                    u"Configuration file %1 is larger than %2 bytes."_s.arg(path).arg(
-                        kMaxFileBytes),
-                    details);
+        return fail(
+            u"config_too_large"_s,
+            u"Configuration file %1 is larger than %2 bytes."_s.arg(path).arg(kMaxFileBytes),
+            details);
     }
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly)) {
@@ -375,10 +373,10 @@ Result<IniFile> IniFile::read(const QString &path, Missing missing)
     }
     const QByteArray data = file.read(kMaxFileBytes + 1);
     if (data.size() > kMaxFileBytes) {
-        return fail(u"config_too_large"_s,
-                    u"Configuration file %1 is larger than %2 bytes."_s.arg(path).arg(
-                        kMaxFileBytes),
-                    details);
+        return fail(
+            u"config_too_large"_s,
+            u"Configuration file %1 is larger than %2 bytes."_s.arg(path).arg(kMaxFileBytes),
+            details);
     }
     return parse(data);
 }

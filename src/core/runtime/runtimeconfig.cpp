@@ -24,8 +24,8 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // The schema table. A new key is one row here plus its field in runtimeconfig.h.
 
-using FieldRef =
-    std::variant<int *, qint64 *, double *, bool *, QString *, QStringList *, TaskPriority *>;
+using FieldRef
+    = std::variant<int *, qint64 *, double *, bool *, QString *, QStringList *, TaskPriority *>;
 // Where a row's value lives: in the config (fixed sections) or in the agent being parsed.
 using Access = FieldRef (*)(RuntimeConfig &config, AgentConfig &agent);
 // Extra validation and normalisation of a String value or of each List item: returns the
@@ -40,9 +40,10 @@ struct Row
     bool nonEmpty = false; // String/List: the empty value is invalid
 };
 
-#define OPSDECK_FIELD(path) [](RuntimeConfig &c, AgentConfig &) -> FieldRef { return &c.path; }
-#define OPSDECK_AGENT_FIELD(path) \
-    [](RuntimeConfig &, AgentConfig &a) -> FieldRef { return &a.path; }
+// clang-format off
+#define OPSDECK_FIELD(p) [](RuntimeConfig &c, AgentConfig &) -> FieldRef { return &c.p; }
+#define OPSDECK_AGENT_FIELD(p) [](RuntimeConfig &, AgentConfig &a) -> FieldRef { return &a.p; }
+// clang-format on
 
 constexpr double kKiB = 1024.0;
 constexpr double kMiB = 1024.0 * kKiB;
@@ -81,6 +82,8 @@ QString checkNotBlank(QString &value)
     return {};
 }
 
+// One row per key reads better as a table than clang-format's one field per line.
+// clang-format off
 const QList<Row> &rows()
 {
     static const QList<Row> table{
@@ -273,24 +276,24 @@ const QList<Row> &rows()
          .nonEmpty = true},
 
         // [agent.<id>]
-        {.spec = {.section = kAgentKind.toString(), .key = u"type"_s, .type = ConfigType::String,
+        {.spec = {.section = u"agent"_s, .key = u"type"_s, .type = ConfigType::String,
                   .help = u"The kind of agent (required)."_s, .required = true},
          .access = OPSDECK_AGENT_FIELD(type),
          .check = &checkNotBlank,
          .nonEmpty = true},
-        {.spec = {.section = kAgentKind.toString(), .key = u"interval"_s, .type = ConfigType::Duration,
+        {.spec = {.section = u"agent"_s, .key = u"interval"_s, .type = ConfigType::Duration,
                   .defaultValue = u"5"_s, .min = 0, .max = kDay, .minExclusive = true,
                   .unit = u"seconds"_s, .help = u"Base interval between the agent's cycles."_s},
          .access = OPSDECK_AGENT_FIELD(interval)},
-        {.spec = {.section = kAgentKind.toString(), .key = u"priority"_s, .type = ConfigType::Priority,
+        {.spec = {.section = u"agent"_s, .key = u"priority"_s, .type = ConfigType::Priority,
                   .defaultValue = u"NORMAL"_s,
                   .allowed = {u"CRITICAL"_s, u"HIGH"_s, u"NORMAL"_s, u"LOW"_s, u"IDLE"_s},
                   .help = u"Priority of the agent's cycles (or the number 0..4)."_s},
          .access = OPSDECK_AGENT_FIELD(priority)},
-        {.spec = {.section = kAgentKind.toString(), .key = u"enabled"_s, .type = ConfigType::Bool,
+        {.spec = {.section = u"agent"_s, .key = u"enabled"_s, .type = ConfigType::Bool,
                   .defaultValue = u"true"_s, .help = u"Whether the agent is started."_s},
          .access = OPSDECK_AGENT_FIELD(enabled)},
-        {.spec = {.section = kAgentKind.toString(), .key = u"symbol"_s, .type = ConfigType::String,
+        {.spec = {.section = u"agent"_s, .key = u"symbol"_s, .type = ConfigType::String,
                   .defaultValue = u"BTCUSDT"_s, .help = u"The symbol the agent trades."_s},
          .access = OPSDECK_AGENT_FIELD(symbol),
          .check = &checkSymbol,
@@ -298,6 +301,7 @@ const QList<Row> &rows()
     };
     return table;
 }
+// clang-format on
 
 #undef OPSDECK_FIELD
 #undef OPSDECK_AGENT_FIELD
@@ -361,8 +365,7 @@ QStringList keysOf(QStringView kind)
     return keys;
 }
 
-template<typename T>
-T *target(FieldRef ref)
+template<typename T> T *target(FieldRef ref)
 {
     T **p = std::get_if<T *>(&ref);
     Q_ASSERT_X(p, "RuntimeConfig", "schema row type does not match its field");
@@ -502,9 +505,8 @@ QString rangeText(const ConfigKeySpec &spec)
     QString text;
     if (spec.min && spec.max) {
         text = spec.minExclusive ? u"more than %1 and at most %2"_s.arg(boundText(*spec.min),
-                                                                         boundText(*spec.max))
-                                 : boundText(*spec.min) + u".."_s
-                                       + boundText(*spec.max);
+                                                                        boundText(*spec.max))
+                                 : boundText(*spec.min) + u".."_s + boundText(*spec.max);
     } else if (spec.min) {
         text = spec.minExclusive ? u"more than %1"_s.arg(boundText(*spec.min))
                                  : u"%1 or more"_s.arg(boundText(*spec.min));
@@ -628,8 +630,8 @@ QString formatValue(const Row &row, FieldRef ref)
 // Reading through a non-const reference into a const object is fine: nothing is written.
 QString formatValue(const Row &row, const RuntimeConfig &config, const AgentConfig &agent)
 {
-    return formatValue(row, row.access(const_cast<RuntimeConfig &>(config),
-                                       const_cast<AgentConfig &>(agent)));
+    return formatValue(
+        row, row.access(const_cast<RuntimeConfig &>(config), const_cast<AgentConfig &>(agent)));
 }
 
 class FindingMaker
@@ -668,13 +670,13 @@ public:
                     prefix() + u" is out of range: allowed "_s + rangeText(m_row.spec));
     }
 
-    // "is not a whole number" + " (allowed 0..65535)"
+    // "is not a whole number" + "; allowed 0..65535"
     ConfigFinding invalid(const QString &what) const
     {
         const QString range = rangeText(m_row.spec);
         return make(u"invalid_value"_s,
                     prefix() + u' ' + what
-                        + (range.isEmpty() ? QString() : u" (allowed "_s + range + u')'));
+                        + (range.isEmpty() ? QString() : u"; allowed "_s + range));
     }
 
 private:
@@ -685,8 +687,11 @@ private:
 };
 
 // Parses `text` for `row` and stores it; returns a finding instead when the value is bad.
-std::optional<ConfigFinding> applyValue(const Row &row, const QString &section,
-                                        const QString &text, int line, RuntimeConfig &config,
+std::optional<ConfigFinding> applyValue(const Row &row,
+                                        const QString &section,
+                                        const QString &text,
+                                        int line,
+                                        RuntimeConfig &config,
                                         AgentConfig &agent)
 {
     const FindingMaker fm(row, section, text, line);
@@ -783,8 +788,8 @@ std::optional<ConfigFinding> applyValue(const Row &row, const QString &section,
     case ConfigType::Enum: {
         const QString v = t.toLower();
         if (!spec.allowed.contains(v)) {
-            return fm.make(u"not_allowed"_s, fm.prefix() + u" is not one of "_s
-                                                 + spec.allowed.join(u", "_s));
+            return fm.make(u"not_allowed"_s,
+                           fm.prefix() + u" is not one of "_s + spec.allowed.join(u", "_s));
         }
         if (QString *p = target<QString>(ref))
             *p = v;
@@ -794,8 +799,7 @@ std::optional<ConfigFinding> applyValue(const Row &row, const QString &section,
         const std::optional<TaskPriority> v = taskPriorityFromString(t);
         if (!v) {
             return fm.make(u"not_allowed"_s, fm.prefix() + u" is not one of "_s
-                                                 + spec.allowed.join(u", "_s)
-                                                 + u" (or 0..4)"_s);
+                                                 + spec.allowed.join(u", "_s) + u" (or 0..4)"_s);
         }
         if (TaskPriority *p = target<TaskPriority>(ref))
             *p = *v;
@@ -856,9 +860,8 @@ std::optional<ConfigFinding> applyValue(const Row &row, const QString &section,
                 if (row.check) {
                     const QString complaint = row.check(item);
                     if (!complaint.isEmpty())
-                        return fm.make(u"invalid_value"_s, fm.prefix() + u": '"_s
-                                                               + part.trimmed() + u"' "_s
-                                                               + complaint);
+                        return fm.make(u"invalid_value"_s, fm.prefix() + u": '"_s + part.trimmed()
+                                                               + u"' "_s + complaint);
                 }
                 if (items.contains(item))
                     return fm.make(u"invalid_value"_s,
@@ -934,13 +937,13 @@ ConfigFinding unknownKey(const QString &section, const IniFile::Entry &entry)
             f.message += u"; or did you mean '%1'?"_s.arg(sameNear);
     } else if (!sameNear.isEmpty()) {
         f.suggestion = sameNear;
-        f.message = u"%1 %2 is not a known key of %1; did you mean '%3'?"_s.arg(here, key,
-                                                                               sameNear);
+        f.message
+            = u"%1 %2 is not a known key of %1; did you mean '%3'?"_s.arg(here, key, sameNear);
     } else if (!otherNear.isEmpty()) {
         f.suggestion = otherNear;
         f.suggestedSection = otherNearSection;
-        f.message = u"%1 %2 is not a known key of %1; did you mean '%3'? '%3' belongs in %4"_s
-                        .arg(here, key, otherNear, displaySection(otherNearSection));
+        f.message = u"%1 %2 is not a known key of %1; did you mean '%3'? '%3' belongs in %4"_s.arg(
+            here, key, otherNear, displaySection(otherNearSection));
     } else {
         f.message = u"%1 %2 is not a known key of %1 (known keys: %3)"_s.arg(
             here, key, f.allowed.join(u", "_s));
@@ -985,9 +988,9 @@ ConfigFinding unknownSection(const IniFile::Section &section)
         f.suggestion = best;
         f.message = u"[%1] is not a known section; did you mean [%2]?"_s.arg(section.name, best);
     } else {
-        f.message = u"[%1] is not a known section (known: [cache], [http], [exec], [monitor], "
-                    "[api], [market], [agent.<id>]; [x-...] sections are ignored)"_s.arg(
-                        section.name);
+        f.message
+            = u"[%1] is not a known section (known: [cache], [http], [exec], [monitor], "
+              "[api], [market], [agent.<id>]; [x-...] sections are ignored)"_s.arg(section.name);
     }
     return f;
 }
@@ -1004,8 +1007,11 @@ ConfigFinding fromIniFinding(const IniFile::Finding &in)
     return f;
 }
 
-void parseSection(const IniFile::Section &section, const QString &kind, RuntimeConfig &config,
-                  AgentConfig &agent, QList<ConfigFinding> &findings)
+void parseSection(const IniFile::Section &section,
+                  const QString &kind,
+                  RuntimeConfig &config,
+                  AgentConfig &agent,
+                  QList<ConfigFinding> &findings)
 {
     for (const IniFile::Entry &e : section.entries) {
         const Row *row = findRow(kind, e.key);
@@ -1013,8 +1019,8 @@ void parseSection(const IniFile::Section &section, const QString &kind, RuntimeC
             findings.append(unknownKey(section.name, e));
             continue;
         }
-        if (std::optional<ConfigFinding> f =
-                applyValue(*row, section.name, e.value, e.line, config, agent)) {
+        if (std::optional<ConfigFinding> f
+            = applyValue(*row, section.name, e.value, e.line, config, agent)) {
             findings.append(*f);
         }
     }
@@ -1042,8 +1048,8 @@ void crossCheck(const IniFile &ini, RuntimeConfig &config, QList<ConfigFinding> 
                         QString::number(exec.maxConcurrentTasks - 1),
                         QString::number(exec.maxConcurrentTasks));
         findings.append(f);
-        exec.reservedCriticalSlots =
-            std::min(ExecConfig().reservedCriticalSlots, exec.maxConcurrentTasks - 1);
+        exec.reservedCriticalSlots
+            = std::min(ExecConfig().reservedCriticalSlots, exec.maxConcurrentTasks - 1);
     }
 }
 
@@ -1107,8 +1113,8 @@ QString formatFinding(const ConfigFinding &finding, const QString &fileName)
 {
     QString prefix;
     if (!fileName.isEmpty())
-        prefix = finding.line > 0 ? u"%1:%2: "_s.arg(fileName).arg(finding.line)
-                                  : fileName + u": "_s;
+        prefix
+            = finding.line > 0 ? u"%1:%2: "_s.arg(fileName).arg(finding.line) : fileName + u": "_s;
     else if (finding.line > 0)
         prefix = u"line %1: "_s.arg(finding.line);
     return prefix + finding.message;
@@ -1116,16 +1122,17 @@ QString formatFinding(const ConfigFinding &finding, const QString &fileName)
 
 Result<ConfigLoad> RuntimeConfig::load(const QString &path, bool mustExist)
 {
-    Result<IniFile> ini =
-        IniFile::read(path, mustExist ? IniFile::Missing::Error : IniFile::Missing::Allowed);
+    Result<IniFile> ini
+        = IniFile::read(path, mustExist ? IniFile::Missing::Error : IniFile::Missing::Allowed);
     if (!ini)
         return tl::unexpected(ini.error());
     if (!QFileInfo::exists(path))
-        qCInfo(lcConfig).noquote() << u"No configuration file at %1: using the defaults"_s.arg(path);
+        qCInfo(lcConfig).noquote()
+            << u"No configuration file at %1: using the defaults"_s.arg(path);
     ConfigLoad result = fromIni(*ini);
-    qCDebug(lcConfig).noquote()
-        << u"Read %1: %2 finding(s), %3 agent(s)"_s.arg(path).arg(result.findings.size()).arg(
-               result.config.agents.size());
+    qCDebug(lcConfig).noquote() << u"Read %1: %2 finding(s), %3 agent(s)"_s.arg(path)
+                                       .arg(result.findings.size())
+                                       .arg(result.config.agents.size());
     return result;
 }
 
@@ -1176,7 +1183,7 @@ ConfigLoad RuntimeConfig::fromIni(const IniFile &ini)
                     f.code = u"missing_key"_s;
                     f.line = section.line;
                     f.message = u"[%1] has no '%2': it is required in every [agent.<id>] "
-                                "section (%3)"_s.arg(name, r.spec.key, r.spec.help);
+                                "section"_s.arg(name, r.spec.key);
                     result.findings.append(f);
                 }
             }
@@ -1186,8 +1193,9 @@ ConfigLoad RuntimeConfig::fromIni(const IniFile &ini)
         result.findings.append(unknownSection(section));
     }
     crossCheck(ini, result.config, result.findings);
-    std::stable_sort(result.findings.begin(), result.findings.end(),
-                     [](const ConfigFinding &a, const ConfigFinding &b) { return a.line < b.line; });
+    std::stable_sort(
+        result.findings.begin(), result.findings.end(),
+        [](const ConfigFinding &a, const ConfigFinding &b) { return a.line < b.line; });
     return result;
 }
 
@@ -1212,8 +1220,8 @@ IniFile RuntimeConfig::toIniFile() const
         }
     }
     for (const AgentConfig &agent : agents) {
-        IniFile::Section &section =
-            ini.addSection(kAgentPrefix + agent.id, {u"Agent '%1'."_s.arg(agent.id)});
+        IniFile::Section &section
+            = ini.addSection(kAgentPrefix + agent.id, {u"Agent '%1'."_s.arg(agent.id)});
         for (const Row &r : rows()) {
             if (r.spec.section == kAgentKind)
                 section.set(r.spec.key, formatValue(r, *this, agent), rowComment(r));
@@ -1226,8 +1234,7 @@ IniFile RuntimeConfig::toIniFile() const
         for (const Row &r : rows()) {
             if (r.spec.section != kAgentKind)
                 continue;
-            const QString value = r.spec.required ? u"<%1>"_s.arg(r.spec.key)
-                                                  : canonicalDefault(r);
+            const QString value = r.spec.required ? u"<%1>"_s.arg(r.spec.key) : canonicalDefault(r);
             example.append(u"%1 = %2"_s.arg(r.spec.key, value));
             for (const QString &line : rowComment(r))
                 example.append(u"    "_s + line);
@@ -1328,8 +1335,8 @@ bool RuntimeConfig::canApplyLive(const RuntimeConfig &other) const
         const qsizetype slash = item.indexOf(u'/');
         if (slash < 0)
             return false; // an agent added or removed
-        const ConfigKeySpec *spec = keySpec(QStringView(item).left(slash),
-                                            QStringView(item).mid(slash + 1));
+        const ConfigKeySpec *spec
+            = keySpec(QStringView(item).left(slash), QStringView(item).mid(slash + 1));
         if (!spec || !spec->live)
             return false;
     }

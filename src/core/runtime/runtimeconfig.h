@@ -27,11 +27,11 @@ class IniFile;
 
 struct CacheConfig
 {
-    int memoryMaxSize = 10000;      // entries; 0 disables the memory tier
-    qint64 memoryMaxBytes = 0;      // bytes; 0 = no byte budget
+    int memoryMaxSize = 10000; // entries; 0 disables the memory tier
+    qint64 memoryMaxBytes = 0; // bytes; 0 = no byte budget
     bool diskCacheEnabled = true;
-    qint64 diskMaxSize = 104857600; // bytes of payload (100 MiB)
-    double defaultTtl = 300.0;      // seconds; 0 = no expiry
+    qint64 diskMaxSize = 104857600;                            // bytes of payload (100 MiB)
+    double defaultTtl = 300.0;                                 // seconds; 0 = no expiry
     QString invalidationStrategy = QStringLiteral("adaptive"); // lru lfu fifo ttl adaptive
 
     bool operator==(const CacheConfig &) const = default;
@@ -39,10 +39,10 @@ struct CacheConfig
 
 struct HttpConfig
 {
-    int poolSize = 20;        // http_pool_size: requests in flight at once
-    double timeout = 30.0;    // http_timeout: seconds, total deadline per attempt
-    int retryCount = 3;       // http_retry_count
-    double retryDelay = 1.0;  // http_retry_delay: seconds
+    int poolSize = 20;       // http_pool_size: requests in flight at once
+    double timeout = 30.0;   // http_timeout: seconds, total deadline per attempt
+    int retryCount = 3;      // http_retry_count
+    double retryDelay = 1.0; // http_retry_delay: seconds
 
     bool operator==(const HttpConfig &) const = default;
 };
@@ -60,11 +60,11 @@ struct ExecConfig
 // Alert thresholds, in the old system's units (percent, ms).
 struct AlertThresholds
 {
-    double cpuUsage = 80.0;        // percent, alert above
-    double memoryUsage = 80.0;     // percent, alert above
-    double diskUsage = 80.0;       // percent, alert above
-    double cacheHitRateMin = 50.0; // percent, alert below
-    double httpErrorRateMax = 5.0; // percent, alert above
+    double cpuUsage = 80.0;          // percent, alert above
+    double memoryUsage = 80.0;       // percent, alert above
+    double diskUsage = 80.0;         // percent, alert above
+    double cacheHitRateMin = 50.0;   // percent, alert below
+    double httpErrorRateMax = 5.0;   // percent, alert above
     double responseTimeMax = 1000.0; // milliseconds, alert above
 
     bool operator==(const AlertThresholds &) const = default;
@@ -72,9 +72,9 @@ struct AlertThresholds
 
 struct MonitorConfig
 {
-    double collectionInterval = 1.0;           // seconds
-    double memoryRetention = 3600.0;           // seconds of raw samples kept in memory
-    double historyRawRetention = 86400.0;      // seconds of raw samples kept in SQLite
+    double collectionInterval = 1.0;             // seconds
+    double memoryRetention = 3600.0;             // seconds of raw samples kept in memory
+    double historyRawRetention = 86400.0;        // seconds of raw samples kept in SQLite
     double historyAggregateRetention = 604800.0; // seconds of 1-minute aggregates in SQLite
     AlertThresholds thresholds;
 
@@ -90,7 +90,7 @@ struct ApiConfig
     qint64 maxBodyBytes = 1048576;
     double idleTimeout = 30.0; // seconds
     int maxConnections = 64;
-    QStringList allowedHosts;  // extra Host names, lower-case, besides 127.0.0.1/localhost/[::1]
+    QStringList allowedHosts; // extra Host names, lower-case, besides 127.0.0.1/localhost/[::1]
 
     bool authEnabled() const { return auth == u"on"; }
     bool operator==(const ApiConfig &) const = default;
@@ -109,8 +109,8 @@ struct MarketConfig
 // One [agent.<id>] section.
 struct AgentConfig
 {
-    QString id;   // from the section name: letters, digits, '_', '-'
-    QString type; // required
+    QString id;            // from the section name: letters, digits, '_', '-'
+    QString type;          // required
     double interval = 5.0; // seconds
     TaskPriority priority = TaskPriority::Normal;
     bool enabled = true;
@@ -119,7 +119,19 @@ struct AgentConfig
     bool operator==(const AgentConfig &) const = default;
 };
 
-enum class ConfigType { Int, Size, Duration, Double, Bool, String, Enum, Url, Address, List, Priority };
+enum class ConfigType {
+    Int,
+    Size,
+    Duration,
+    Double,
+    Bool,
+    String,
+    Enum,
+    Url,
+    Address,
+    List,
+    Priority
+};
 
 // One row of the schema, as the outside sees it.
 struct ConfigKeySpec
@@ -205,7 +217,7 @@ struct RuntimeConfig
 
 struct ConfigLoad
 {
-    RuntimeConfig config; // defaults where a value was missing or rejected
+    RuntimeConfig config;          // defaults where a value was missing or rejected
     QList<ConfigFinding> findings; // sorted by line
     bool ok() const { return findings.isEmpty(); }
 };

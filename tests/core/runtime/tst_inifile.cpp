@@ -110,8 +110,8 @@ void TestIniFile::bareValuesKeepInnerCharacters_data()
     QTest::addColumn<QByteArray>("line");
     QTest::addColumn<QString>("value");
     QTest::newRow("comma list") << QByteArray("k = a,b, c") << u"a,b, c"_s;
-    QTest::newRow("url with = and #") << QByteArray("k = http://h/p?a=b#frag")
-                                      << u"http://h/p?a=b#frag"_s;
+    QTest::newRow("url with = and #")
+        << QByteArray("k = http://h/p?a=b#frag") << u"http://h/p?a=b#frag"_s;
     QTest::newRow("semicolon inside word") << QByteArray("k = a;b") << u"a;b"_s;
     QTest::newRow("inner quote") << QByteArray("k = say \"hi\"") << u"say \"hi\""_s;
     QTest::newRow("backslash literal") << QByteArray("k = C:\\tmp") << u"C:\\tmp"_s;
@@ -162,26 +162,26 @@ void TestIniFile::syntaxFindings_data()
                                         << u"'key' appears before any [section] header"_s;
     QTest::newRow("no equals") << QByteArray("[s]\n\njust words\n") << 3 << u"syntax"_s
                                << u"malformed line 'just words'"_s;
-    QTest::newRow("colon separator") << QByteArray("[s]\nkey: value\n") << 2 << u"syntax"_s
-                                     << u"expected 'key = value'"_s;
+    QTest::newRow("colon separator")
+        << QByteArray("[s]\nkey: value\n") << 2 << u"syntax"_s << u"expected 'key = value'"_s;
     QTest::newRow("unclosed header") << QByteArray("[s]\n[cache\n") << 2 << u"syntax"_s
                                      << u"malformed section header '[cache'"_s;
-    QTest::newRow("text after header") << QByteArray("[cache] x\n") << 1 << u"syntax"_s
-                                       << u"malformed section header"_s;
-    QTest::newRow("bad section name") << QByteArray("[a b]\n") << 1 << u"syntax"_s
-                                      << u"invalid section name 'a b'"_s;
-    QTest::newRow("empty section name") << QByteArray("[]\n") << 1 << u"syntax"_s
-                                        << u"invalid section name ''"_s;
+    QTest::newRow("text after header")
+        << QByteArray("[cache] x\n") << 1 << u"syntax"_s << u"malformed section header"_s;
+    QTest::newRow("bad section name")
+        << QByteArray("[a b]\n") << 1 << u"syntax"_s << u"invalid section name 'a b'"_s;
+    QTest::newRow("empty section name")
+        << QByteArray("[]\n") << 1 << u"syntax"_s << u"invalid section name ''"_s;
     QTest::newRow("bad key") << QByteArray("[s]\nhttp timeout = 5\n") << 2 << u"syntax"_s
                              << u"invalid key 'http timeout'"_s;
     QTest::newRow("empty key") << QByteArray("[s]\n= 5\n") << 2 << u"syntax"_s
                                << u"missing key before '='"_s;
-    QTest::newRow("unterminated quote") << QByteArray("[s]\nk = \"abc\n") << 2 << u"syntax"_s
-                                        << u"unterminated quoted value"_s;
+    QTest::newRow("unterminated quote")
+        << QByteArray("[s]\nk = \"abc\n") << 2 << u"syntax"_s << u"unterminated quoted value"_s;
     QTest::newRow("text after quote") << QByteArray("[s]\nk = \"a\" b\n") << 2 << u"syntax"_s
                                       << u"unexpected text ' b' after the closing quote"_s;
-    QTest::newRow("comment after quote") << QByteArray("[s]\nk = \"a\" ; c\n") << 2
-                                         << u"syntax"_s << u"after the closing quote"_s;
+    QTest::newRow("comment after quote")
+        << QByteArray("[s]\nk = \"a\" ; c\n") << 2 << u"syntax"_s << u"after the closing quote"_s;
     QTest::newRow("unknown escape") << QByteArray("[s]\nk = \"a\\qb\"\n") << 2 << u"syntax"_s
                                     << u"unknown escape sequence '\\q'"_s;
     QTest::newRow("inline semicolon comment")
@@ -189,10 +189,10 @@ void TestIniFile::syntaxFindings_data()
         << u"[s] k: ';' in an unquoted value: inline comments are not supported"_s;
     QTest::newRow("inline hash comment") << QByteArray("[s]\nk = 30 # seconds\n") << 2
                                          << u"syntax"_s << u"'#' in an unquoted value"_s;
-    QTest::newRow("value starting with hash") << QByteArray("[s]\nk = #fff\n") << 2
-                                              << u"syntax"_s << u"quote the value"_s;
-    QTest::newRow("invalid utf-8") << QByteArray("[s]\nk = \xff\xfe\n") << 2 << u"syntax"_s
-                                   << u"line 2 is not valid UTF-8"_s;
+    QTest::newRow("value starting with hash")
+        << QByteArray("[s]\nk = #fff\n") << 2 << u"syntax"_s << u"quote the value"_s;
+    QTest::newRow("invalid utf-8")
+        << QByteArray("[s]\nk = \xff\xfe\n") << 2 << u"syntax"_s << u"line 2 is not valid UTF-8"_s;
 }
 
 void TestIniFile::syntaxFindings()

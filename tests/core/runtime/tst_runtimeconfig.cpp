@@ -146,8 +146,8 @@ void TestRuntimeConfig::schemaDefaultsAgreeWithStruct()
     QByteArray agent = "[agent.a1]\ntype = t\n";
     QString lastSection;
     for (const ConfigKeySpec &spec : RuntimeConfig::schema()) {
-        const QByteArray line =
-            spec.key.toUtf8() + " = " + IniFile::quoteIfNeeded(spec.defaultValue).toUtf8() + '\n';
+        const QByteArray line
+            = spec.key.toUtf8() + " = " + IniFile::quoteIfNeeded(spec.defaultValue).toUtf8() + '\n';
         if (spec.section == u"agent") {
             if (!spec.required)
                 agent += line;
@@ -172,26 +172,46 @@ void TestRuntimeConfig::schemaDefaultsAgreeWithStruct()
 void TestRuntimeConfig::schemaCoversEveryKey()
 {
     const QSet<QString> expected{
-        u"cache/memory_max_size"_s,      u"cache/memory_max_bytes"_s,
-        u"cache/disk_cache_enabled"_s,   u"cache/disk_max_size"_s,
-        u"cache/default_ttl"_s,          u"cache/invalidation_strategy"_s,
-        u"http/http_pool_size"_s,        u"http/http_timeout"_s,
-        u"http/http_retry_count"_s,      u"http/http_retry_delay"_s,
-        u"exec/max_concurrent_tasks"_s,  u"exec/task_timeout_multiplier"_s,
-        u"exec/reserved_critical_slots"_s, u"exec/aging_interval"_s,
-        u"monitor/collection_interval"_s, u"monitor/memory_retention"_s,
-        u"monitor/history_raw_retention"_s, u"monitor/history_aggregate_retention"_s,
-        u"monitor/cpu_usage"_s,          u"monitor/memory_usage"_s,
-        u"monitor/disk_usage"_s,         u"monitor/cache_hit_rate_min"_s,
-        u"monitor/http_error_rate_max"_s, u"monitor/response_time_max"_s,
-        u"api/api_bind"_s,               u"api/api_port"_s,
-        u"api/auth"_s,                   u"api/max_header_bytes"_s,
-        u"api/max_body_bytes"_s,         u"api/idle_timeout"_s,
-        u"api/max_connections"_s,        u"api/allowed_hosts"_s,
-        u"market/market_base_url"_s,     u"market/seed"_s,
-        u"market/symbols"_s,             u"agent/type"_s,
-        u"agent/interval"_s,             u"agent/priority"_s,
-        u"agent/enabled"_s,              u"agent/symbol"_s,
+        u"cache/memory_max_size"_s,
+        u"cache/memory_max_bytes"_s,
+        u"cache/disk_cache_enabled"_s,
+        u"cache/disk_max_size"_s,
+        u"cache/default_ttl"_s,
+        u"cache/invalidation_strategy"_s,
+        u"http/http_pool_size"_s,
+        u"http/http_timeout"_s,
+        u"http/http_retry_count"_s,
+        u"http/http_retry_delay"_s,
+        u"exec/max_concurrent_tasks"_s,
+        u"exec/task_timeout_multiplier"_s,
+        u"exec/reserved_critical_slots"_s,
+        u"exec/aging_interval"_s,
+        u"monitor/collection_interval"_s,
+        u"monitor/memory_retention"_s,
+        u"monitor/history_raw_retention"_s,
+        u"monitor/history_aggregate_retention"_s,
+        u"monitor/cpu_usage"_s,
+        u"monitor/memory_usage"_s,
+        u"monitor/disk_usage"_s,
+        u"monitor/cache_hit_rate_min"_s,
+        u"monitor/http_error_rate_max"_s,
+        u"monitor/response_time_max"_s,
+        u"api/api_bind"_s,
+        u"api/api_port"_s,
+        u"api/auth"_s,
+        u"api/max_header_bytes"_s,
+        u"api/max_body_bytes"_s,
+        u"api/idle_timeout"_s,
+        u"api/max_connections"_s,
+        u"api/allowed_hosts"_s,
+        u"market/market_base_url"_s,
+        u"market/seed"_s,
+        u"market/symbols"_s,
+        u"agent/type"_s,
+        u"agent/interval"_s,
+        u"agent/priority"_s,
+        u"agent/enabled"_s,
+        u"agent/symbol"_s,
     };
     QSet<QString> actual;
     for (const ConfigKeySpec &spec : RuntimeConfig::schema()) {
@@ -214,17 +234,16 @@ void TestRuntimeConfig::parseValues_data()
 
     // sizes
     QTest::newRow("size plain") << u"cache"_s << u"disk_max_size"_s << u"1000"_s << u"1000"_s;
-    QTest::newRow("size MiB spaced") << u"cache"_s << u"disk_max_size"_s << u"200 MiB"_s
-                                     << u"200 MiB"_s;
-    QTest::newRow("size MiB tight") << u"cache"_s << u"disk_max_size"_s << u"200MiB"_s
-                                    << u"200 MiB"_s;
-    QTest::newRow("size MiB as bytes") << u"cache"_s << u"disk_max_size"_s << u"209715200"_s
-                                       << u"200 MiB"_s;
+    QTest::newRow("size MiB spaced")
+        << u"cache"_s << u"disk_max_size"_s << u"200 MiB"_s << u"200 MiB"_s;
+    QTest::newRow("size MiB tight")
+        << u"cache"_s << u"disk_max_size"_s << u"200MiB"_s << u"200 MiB"_s;
+    QTest::newRow("size MiB as bytes")
+        << u"cache"_s << u"disk_max_size"_s << u"209715200"_s << u"200 MiB"_s;
     QTest::newRow("size GiB") << u"cache"_s << u"disk_max_size"_s << u"2 GiB"_s << u"2 GiB"_s;
-    QTest::newRow("size lower-case suffix") << u"cache"_s << u"disk_max_size"_s << u"3kib"_s
-                                            << u"3 KiB"_s;
-    QTest::newRow("size fraction") << u"cache"_s << u"disk_max_size"_s << u"1.5 KiB"_s
-                                   << u"1536"_s;
+    QTest::newRow("size lower-case suffix")
+        << u"cache"_s << u"disk_max_size"_s << u"3kib"_s << u"3 KiB"_s;
+    QTest::newRow("size fraction") << u"cache"_s << u"disk_max_size"_s << u"1.5 KiB"_s << u"1536"_s;
     QTest::newRow("size B") << u"cache"_s << u"memory_max_bytes"_s << u"512 B"_s << u"512"_s;
     QTest::newRow("size zero") << u"cache"_s << u"memory_max_bytes"_s << u"0"_s << u"0"_s;
     // ints
@@ -234,59 +253,58 @@ void TestRuntimeConfig::parseValues_data()
     QTest::newRow("port 0") << u"api"_s << u"api_port"_s << u"0"_s << u"0"_s;
     QTest::newRow("port max") << u"api"_s << u"api_port"_s << u"65535"_s << u"65535"_s;
     QTest::newRow("seed negative") << u"market"_s << u"seed"_s << u"-7"_s << u"-7"_s;
-    QTest::newRow("seed large") << u"market"_s << u"seed"_s << u"9000000000"_s
-                                << u"9000000000"_s;
+    QTest::newRow("seed large") << u"market"_s << u"seed"_s << u"9000000000"_s << u"9000000000"_s;
     // durations and doubles
     QTest::newRow("duration int") << u"http"_s << u"http_timeout"_s << u"45"_s << u"45"_s;
     QTest::newRow("duration float") << u"http"_s << u"http_timeout"_s << u"2.5"_s << u"2.5"_s;
     QTest::newRow("duration s") << u"http"_s << u"http_timeout"_s << u"1.5s"_s << u"1.5"_s;
     QTest::newRow("duration ms") << u"http"_s << u"http_timeout"_s << u"250ms"_s << u"0.25"_s;
-    QTest::newRow("duration ms spaced") << u"http"_s << u"http_retry_delay"_s << u"250 MS"_s
-                                        << u"0.25"_s;
+    QTest::newRow("duration ms spaced")
+        << u"http"_s << u"http_retry_delay"_s << u"250 MS"_s << u"0.25"_s;
     QTest::newRow("duration zero ttl") << u"cache"_s << u"default_ttl"_s << u"0"_s << u"0"_s;
-    QTest::newRow("duration min interval") << u"monitor"_s << u"collection_interval"_s
-                                           << u"0.05"_s << u"0.05"_s;
-    QTest::newRow("duration leading dot") << u"http"_s << u"http_retry_delay"_s << u".5"_s
-                                          << u"0.5"_s;
-    QTest::newRow("double") << u"exec"_s << u"task_timeout_multiplier"_s << u"1.5"_s
-                            << u"1.5"_s;
-    QTest::newRow("double exponent") << u"exec"_s << u"task_timeout_multiplier"_s << u"2e1"_s
-                                     << u"20"_s;
+    QTest::newRow("duration min interval")
+        << u"monitor"_s << u"collection_interval"_s << u"0.05"_s << u"0.05"_s;
+    QTest::newRow("duration leading dot")
+        << u"http"_s << u"http_retry_delay"_s << u".5"_s << u"0.5"_s;
+    QTest::newRow("double") << u"exec"_s << u"task_timeout_multiplier"_s << u"1.5"_s << u"1.5"_s;
+    QTest::newRow("double exponent")
+        << u"exec"_s << u"task_timeout_multiplier"_s << u"2e1"_s << u"20"_s;
     QTest::newRow("threshold") << u"monitor"_s << u"cpu_usage"_s << u"95.5"_s << u"95.5"_s;
-    QTest::newRow("response ms") << u"monitor"_s << u"response_time_max"_s << u"250"_s
-                                 << u"250"_s;
+    QTest::newRow("response ms") << u"monitor"_s << u"response_time_max"_s << u"250"_s << u"250"_s;
     // bools
-    for (const auto &[text, value] :
-         {std::pair{u"true"_s, true}, {u"FALSE"_s, false}, {u"Yes"_s, true}, {u"no"_s, false},
-          {u"ON"_s, true}, {u"off"_s, false}, {u"1"_s, true}, {u"0"_s, false}}) {
+    for (const auto &[text, value] : {std::pair{u"true"_s, true},
+                                      {u"FALSE"_s, false},
+                                      {u"Yes"_s, true},
+                                      {u"no"_s, false},
+                                      {u"ON"_s, true},
+                                      {u"off"_s, false},
+                                      {u"1"_s, true},
+                                      {u"0"_s, false}}) {
         QTest::addRow("bool %s", qPrintable(text))
-            << u"cache"_s << u"disk_cache_enabled"_s << text
-            << (value ? u"true"_s : u"false"_s);
+            << u"cache"_s << u"disk_cache_enabled"_s << text << (value ? u"true"_s : u"false"_s);
     }
     // enums
-    QTest::newRow("enum lru") << u"cache"_s << u"invalidation_strategy"_s << u"lru"_s
-                              << u"lru"_s;
-    QTest::newRow("enum LFU upper") << u"cache"_s << u"invalidation_strategy"_s << u"LFU"_s
-                                    << u"lfu"_s;
-    QTest::newRow("enum Fifo mixed") << u"cache"_s << u"invalidation_strategy"_s << u"Fifo"_s
-                                     << u"fifo"_s;
-    QTest::newRow("enum ttl") << u"cache"_s << u"invalidation_strategy"_s << u"TTL"_s
-                              << u"ttl"_s;
+    QTest::newRow("enum lru") << u"cache"_s << u"invalidation_strategy"_s << u"lru"_s << u"lru"_s;
+    QTest::newRow("enum LFU upper")
+        << u"cache"_s << u"invalidation_strategy"_s << u"LFU"_s << u"lfu"_s;
+    QTest::newRow("enum Fifo mixed")
+        << u"cache"_s << u"invalidation_strategy"_s << u"Fifo"_s << u"fifo"_s;
+    QTest::newRow("enum ttl") << u"cache"_s << u"invalidation_strategy"_s << u"TTL"_s << u"ttl"_s;
     QTest::newRow("auth off") << u"api"_s << u"auth"_s << u"OFF"_s << u"off"_s;
     // addresses, URLs, lists
     QTest::newRow("address any") << u"api"_s << u"api_bind"_s << u"0.0.0.0"_s << u"0.0.0.0"_s;
     QTest::newRow("address v6") << u"api"_s << u"api_bind"_s << u"::1"_s << u"::1"_s;
-    QTest::newRow("url http") << u"market"_s << u"market_base_url"_s
-                              << u"http://127.0.0.1:9000"_s << u"http://127.0.0.1:9000"_s;
-    QTest::newRow("url https path") << u"market"_s << u"market_base_url"_s
-                                    << u"https://api.example.com/v3/"_s
-                                    << u"https://api.example.com/v3/"_s;
+    QTest::newRow("url http") << u"market"_s << u"market_base_url"_s << u"http://127.0.0.1:9000"_s
+                              << u"http://127.0.0.1:9000"_s;
+    QTest::newRow("url https path")
+        << u"market"_s << u"market_base_url"_s << u"https://api.example.com/v3/"_s
+        << u"https://api.example.com/v3/"_s;
     QTest::newRow("url empty") << u"market"_s << u"market_base_url"_s << QString() << QString();
-    QTest::newRow("symbols spaced") << u"market"_s << u"symbols"_s << u"BTCUSDT, ETHUSDT"_s
-                                    << u"BTCUSDT,ETHUSDT"_s;
-    QTest::newRow("hosts lower-cased") << u"api"_s << u"allowed_hosts"_s
-                                       << u"OpsDeck.local, box-1,[::1]"_s
-                                       << u"opsdeck.local,box-1,[::1]"_s;
+    QTest::newRow("symbols spaced")
+        << u"market"_s << u"symbols"_s << u"BTCUSDT, ETHUSDT"_s << u"BTCUSDT,ETHUSDT"_s;
+    QTest::newRow("hosts lower-cased")
+        << u"api"_s << u"allowed_hosts"_s << u"OpsDeck.local, box-1,[::1]"_s
+        << u"opsdeck.local,box-1,[::1]"_s;
     QTest::newRow("hosts empty") << u"api"_s << u"allowed_hosts"_s << QString() << QString();
 }
 
@@ -359,16 +377,16 @@ void TestRuntimeConfig::badValues_data()
     QTest::addColumn<QStringList>("messageParts");
     QTest::addColumn<int>("line");
 
-    auto row = [](const char *name, const QByteArray &text, const QString &code,
-                  const QString &section, const QString &key, const QString &value,
-                  const QStringList &parts, int line) {
-        QTest::newRow(name) << text << code << section << key << value << parts << line;
-    };
-    row("negative size entries", "[cache]\nmemory_max_size = -5\n", u"out_of_range"_s,
-        u"cache"_s, u"memory_max_size"_s, u"-5"_s,
+    auto row
+        = [](const char *name, const QByteArray &text, const QString &code, const QString &section,
+             const QString &key, const QString &value, const QStringList &parts, int line) {
+              QTest::newRow(name) << text << code << section << key << value << parts << line;
+          };
+    row("negative size entries", "[cache]\nmemory_max_size = -5\n", u"out_of_range"_s, u"cache"_s,
+        u"memory_max_size"_s, u"-5"_s,
         {u"[cache] memory_max_size = -5 is out of range: allowed 0..100000000 entries"_s}, 2);
-    row("negative size bytes", "[cache]\n\ndisk_max_size = -5 MiB\n", u"out_of_range"_s,
-        u"cache"_s, u"disk_max_size"_s, u"-5 MiB"_s,
+    row("negative size bytes", "[cache]\n\ndisk_max_size = -5 MiB\n", u"out_of_range"_s, u"cache"_s,
+        u"disk_max_size"_s, u"-5 MiB"_s,
         {u"[cache] disk_max_size = -5 MiB is out of range: allowed 1..17592186044416 bytes"_s,
          u"(1..16 TiB)"_s},
         3);
@@ -379,8 +397,8 @@ void TestRuntimeConfig::badValues_data()
         2);
     row("size K suffix", "[cache]\nmemory_max_bytes = 4K\n", u"invalid_value"_s, u"cache"_s,
         u"memory_max_bytes"_s, u"4K"_s, {u"unknown unit"_s}, 2);
-    row("size not whole", "[cache]\nmemory_max_bytes = 0.1 KiB\n", u"invalid_value"_s,
-        u"cache"_s, u"memory_max_bytes"_s, u"0.1 KiB"_s, {u"not a whole number of bytes"_s}, 2);
+    row("size not whole", "[cache]\nmemory_max_bytes = 0.1 KiB\n", u"invalid_value"_s, u"cache"_s,
+        u"memory_max_bytes"_s, u"0.1 KiB"_s, {u"not a whole number of bytes"_s}, 2);
     row("size words", "[cache]\nmemory_max_bytes = lots\n", u"invalid_value"_s, u"cache"_s,
         u"memory_max_bytes"_s, u"lots"_s, {u"is not a size"_s}, 2);
     row("size overflow", "[cache]\nmemory_max_bytes = 99999999999 TiB\n", u"out_of_range"_s,
@@ -391,18 +409,17 @@ void TestRuntimeConfig::badValues_data()
         u"-1"_s, {u"allowed 0..65535"_s}, 2);
     row("int not whole", "[http]\nhttp_pool_size = 1.5\n", u"invalid_value"_s, u"http"_s,
         u"http_pool_size"_s, u"1.5"_s,
-        {u"[http] http_pool_size = 1.5 is not a whole number (allowed 1..1000)"_s}, 2);
+        {u"[http] http_pool_size = 1.5 is not a whole number; allowed 1..1000"_s}, 2);
     row("int empty", "[http]\nhttp_pool_size =\n", u"invalid_value"_s, u"http"_s,
         u"http_pool_size"_s, QString(), {u"[http] http_pool_size = \"\" is not a whole number"_s},
         2);
-    row("int huge", "[http]\nhttp_pool_size = 99999999999999999999\n", u"out_of_range"_s,
-        u"http"_s, u"http_pool_size"_s, u"99999999999999999999"_s, {u"allowed 1..1000"_s}, 2);
+    row("int huge", "[http]\nhttp_pool_size = 99999999999999999999\n", u"out_of_range"_s, u"http"_s,
+        u"http_pool_size"_s, u"99999999999999999999"_s, {u"allowed 1..1000"_s}, 2);
     row("strategy foo", "[cache]\ninvalidation_strategy = foo\n", u"not_allowed"_s, u"cache"_s,
         u"invalidation_strategy"_s, u"foo"_s,
-        {u"[cache] invalidation_strategy = foo is not one of lru, lfu, fifo, ttl, adaptive"_s},
-        2);
-    row("auth maybe", "[api]\nauth = maybe\n", u"not_allowed"_s, u"api"_s, u"auth"_s,
-        u"maybe"_s, {u"is not one of on, off"_s}, 2);
+        {u"[cache] invalidation_strategy = foo is not one of lru, lfu, fifo, ttl, adaptive"_s}, 2);
+    row("auth maybe", "[api]\nauth = maybe\n", u"not_allowed"_s, u"api"_s, u"auth"_s, u"maybe"_s,
+        {u"is not one of on, off"_s}, 2);
     row("bool maybe", "[cache]\ndisk_cache_enabled = maybe\n", u"invalid_value"_s, u"cache"_s,
         u"disk_cache_enabled"_s, u"maybe"_s,
         {u"[cache] disk_cache_enabled = maybe is not a boolean: use true/false, yes/no, on/off "
@@ -410,13 +427,12 @@ void TestRuntimeConfig::badValues_data()
         2);
     row("url ftp", "[market]\nmarket_base_url = ftp://example.com\n", u"invalid_value"_s,
         u"market"_s, u"market_base_url"_s, u"ftp://example.com"_s,
-        {u"[market] market_base_url = ftp://example.com is not an http:// or https:// URL"_s},
-        2);
+        {u"[market] market_base_url = ftp://example.com is not an http:// or https:// URL"_s}, 2);
     row("url no scheme", "[market]\nmarket_base_url = example.com/api\n", u"invalid_value"_s,
         u"market"_s, u"market_base_url"_s, u"example.com/api"_s,
         {u"is not an http:// or https:// URL"_s}, 2);
-    row("url no host", "[market]\nmarket_base_url = http://\n", u"invalid_value"_s,
-        u"market"_s, u"market_base_url"_s, u"http://"_s, {u"with a host"_s}, 2);
+    row("url no host", "[market]\nmarket_base_url = http://\n", u"invalid_value"_s, u"market"_s,
+        u"market_base_url"_s, u"http://"_s, {u"with a host"_s}, 2);
     row("address host name", "[api]\napi_bind = localhost\n", u"invalid_value"_s, u"api"_s,
         u"api_bind"_s, u"localhost"_s,
         {u"[api] api_bind = localhost is not an IP address"_s, u"127.0.0.1"_s}, 2);
@@ -442,30 +458,28 @@ void TestRuntimeConfig::badValues_data()
     row("duration words", "[exec]\naging_interval = soon\n", u"invalid_value"_s, u"exec"_s,
         u"aging_interval"_s, u"soon"_s, {u"is not a duration"_s}, 2);
     row("collection too fast", "[monitor]\ncollection_interval = 10ms\n", u"out_of_range"_s,
-        u"monitor"_s, u"collection_interval"_s, u"10ms"_s, {u"allowed 0.05..3600 seconds"_s},
-        2);
+        u"monitor"_s, u"collection_interval"_s, u"10ms"_s, {u"allowed 0.05..3600 seconds"_s}, 2);
     row("threshold over 100", "[monitor]\ncpu_usage = 101\n", u"out_of_range"_s, u"monitor"_s,
         u"cpu_usage"_s, u"101"_s, {u"allowed 0..100 percent"_s}, 2);
     row("double words", "[monitor]\ncpu_usage = high\n", u"invalid_value"_s, u"monitor"_s,
-        u"cpu_usage"_s, u"high"_s, {u"is not a number (allowed 0..100 percent)"_s}, 2);
-    row("double nan", "[exec]\ntask_timeout_multiplier = nan\n", u"invalid_value"_s,
-        u"exec"_s, u"task_timeout_multiplier"_s, u"nan"_s, {u"is not a number"_s}, 2);
+        u"cpu_usage"_s, u"high"_s, {u"is not a number; allowed 0..100 percent"_s}, 2);
+    row("double nan", "[exec]\ntask_timeout_multiplier = nan\n", u"invalid_value"_s, u"exec"_s,
+        u"task_timeout_multiplier"_s, u"nan"_s, {u"is not a number"_s}, 2);
     row("multiplier small", "[exec]\ntask_timeout_multiplier = 0.01\n", u"out_of_range"_s,
         u"exec"_s, u"task_timeout_multiplier"_s, u"0.01"_s, {u"allowed 0.1..100"_s}, 2);
     row("header bytes small", "[api]\nmax_header_bytes = 100\n", u"out_of_range"_s, u"api"_s,
         u"max_header_bytes"_s, u"100"_s, {u"allowed 1024..1048576 bytes (1 KiB..1 MiB)"_s}, 2);
-    row("symbols lower", "[market]\nsymbols = BTCUSDT,ethusdt\n", u"invalid_value"_s,
-        u"market"_s, u"symbols"_s, u"BTCUSDT,ethusdt"_s,
+    row("symbols lower", "[market]\nsymbols = BTCUSDT,ethusdt\n", u"invalid_value"_s, u"market"_s,
+        u"symbols"_s, u"BTCUSDT,ethusdt"_s,
         {u"'ethusdt' is not an upper-case symbol (write 'ETHUSDT')"_s}, 2);
-    row("symbols empty", "[market]\nsymbols =\n", u"invalid_value"_s, u"market"_s,
-        u"symbols"_s, QString(), {u"is empty: list at least one value"_s}, 2);
-    row("symbols hole", "[market]\nsymbols = A,,B\n", u"invalid_value"_s, u"market"_s,
-        u"symbols"_s, u"A,,B"_s, {u"empty item"_s}, 2);
+    row("symbols empty", "[market]\nsymbols =\n", u"invalid_value"_s, u"market"_s, u"symbols"_s,
+        QString(), {u"is empty: list at least one value"_s}, 2);
+    row("symbols hole", "[market]\nsymbols = A,,B\n", u"invalid_value"_s, u"market"_s, u"symbols"_s,
+        u"A,,B"_s, {u"empty item"_s}, 2);
     row("symbols twice", "[market]\nsymbols = A,B,A\n", u"invalid_value"_s, u"market"_s,
         u"symbols"_s, u"A,B,A"_s, {u"lists 'A' twice"_s}, 2);
-    row("host bad", "[api]\nallowed_hosts = ok.example, bad_host!\n", u"invalid_value"_s,
-        u"api"_s, u"allowed_hosts"_s, u"ok.example, bad_host!"_s,
-        {u"'bad_host!' is not a host name"_s}, 2);
+    row("host bad", "[api]\nallowed_hosts = ok.example, bad_host!\n", u"invalid_value"_s, u"api"_s,
+        u"allowed_hosts"_s, u"ok.example, bad_host!"_s, {u"'bad_host!' is not a host name"_s}, 2);
     row("agent interval zero", "[agent.a]\ntype = t\ninterval = 0\n", u"out_of_range"_s,
         u"agent.a"_s, u"interval"_s, u"0"_s,
         {u"[agent.a] interval = 0 is out of range: allowed more than 0 and at most 86400 "
@@ -568,16 +582,17 @@ void TestRuntimeConfig::unknownKeys_data()
         << u"[agent.a] symbols is not a key of [agent.a]: 'symbols' belongs in [market]; or "
            "did you mean 'symbol'?"_s;
     QTest::newRow("agent key in fixed section")
-        << QByteArray("[exec]\npriority = HIGH\n") << u"exec"_s << u"priority"_s
-        << u"priority"_s << u"agent"_s << u"'priority' belongs in [agent.<id>]"_s;
+        << QByteArray("[exec]\npriority = HIGH\n") << u"exec"_s << u"priority"_s << u"priority"_s
+        << u"agent"_s << u"'priority' belongs in [agent.<id>]"_s;
     QTest::newRow("agent typo") << QByteArray("[agent.a]\ntype = t\nintervall = 3\n")
                                 << u"agent.a"_s << u"intervall"_s << u"interval"_s << QString()
                                 << u"did you mean 'interval'?"_s;
     QTest::newRow("nothing close")
         << QByteArray("[api]\nzzzzzzzz = 1\n") << u"api"_s << u"zzzzzzzz"_s << QString()
-        << QString() << u"[api] zzzzzzzz is not a known key of [api] (known keys: api_bind, "
-                        "api_port, auth, max_header_bytes, max_body_bytes, idle_timeout, "
-                        "max_connections, allowed_hosts)"_s;
+        << QString()
+        << u"[api] zzzzzzzz is not a known key of [api] (known keys: api_bind, "
+           "api_port, auth, max_header_bytes, max_body_bytes, idle_timeout, "
+           "max_connections, allowed_hosts)"_s;
 }
 
 void TestRuntimeConfig::unknownKeys()
@@ -688,14 +703,14 @@ void TestRuntimeConfig::agentsInOrderWithDefaults()
 
 void TestRuntimeConfig::agentSectionProblems()
 {
-    const ConfigLoad load = RuntimeConfig::fromText("[agent.notype]\n"  // 1
-                                                    "interval = 3\n"    // 2
-                                                    "[agent.a.b]\n"     // 3
-                                                    "type = x\n"        // 4
-                                                    "[agent.]\n"        // 5
-                                                    "type = y\n"        // 6
-                                                    "[agent.ok]\n"      // 7
-                                                    "type = z\n");      // 8
+    const ConfigLoad load = RuntimeConfig::fromText("[agent.notype]\n" // 1
+                                                    "interval = 3\n"   // 2
+                                                    "[agent.a.b]\n"    // 3
+                                                    "type = x\n"       // 4
+                                                    "[agent.]\n"       // 5
+                                                    "type = y\n"       // 6
+                                                    "[agent.ok]\n"     // 7
+                                                    "type = z\n");     // 8
     QVERIFY2(load.findings.size() == 3, qPrintable(describe(load.findings)));
     QCOMPARE(load.findings.at(0).code, u"missing_key"_s);
     QCOMPARE(load.findings.at(0).section, u"agent.notype"_s);
@@ -717,8 +732,8 @@ void TestRuntimeConfig::agentSectionProblems()
 
 void TestRuntimeConfig::duplicateKey()
 {
-    const ConfigLoad load =
-        RuntimeConfig::fromText("[http]\nhttp_pool_size = 5\n\nhttp_pool_size = 6\n");
+    const ConfigLoad load
+        = RuntimeConfig::fromText("[http]\nhttp_pool_size = 5\n\nhttp_pool_size = 6\n");
     QCOMPARE(load.findings.size(), 1);
     const ConfigFinding &f = load.findings.at(0);
     QCOMPARE(f.code, u"duplicate_key"_s);
@@ -732,11 +747,11 @@ void TestRuntimeConfig::duplicateKey()
 
 void TestRuntimeConfig::syntaxErrorsWithLines()
 {
-    const ConfigLoad load = RuntimeConfig::fromText("memory_max_size = 1\n" // 1
-                                                    "[cache]\n"             // 2
-                                                    "this is not ini\n"     // 3
+    const ConfigLoad load = RuntimeConfig::fromText("memory_max_size = 1\n"           // 1
+                                                    "[cache]\n"                       // 2
+                                                    "this is not ini\n"               // 3
                                                     "memory_max_size = 9 ; entries\n" // 4
-                                                    "[http\n");             // 5
+                                                    "[http\n");                       // 5
     QVERIFY2(load.findings.size() == 4, qPrintable(describe(load.findings)));
     const QList<int> lines{1, 3, 4, 5};
     for (qsizetype i = 0; i < lines.size(); ++i) {
@@ -855,8 +870,8 @@ void TestRuntimeConfig::dumpListsEveryKeyWithHelp()
     }
     QVERIFY(text.contains(u"[cache]\n"_s));
     QVERIFY(text.contains(u"[agent.mm1]"_s));
-    QVERIFY(text.contains(
-        u"; integer, 0..100000000 entries, default 10000, applied live\nmemory_max_size = 10000\n"_s));
+    QVERIFY(text.contains(u"; integer, 0..100000000 entries, default 10000, applied live\n"
+                          "memory_max_size = 10000\n"_s));
     QVERIFY(text.contains(u"default 100 MiB, needs a restart\ndisk_max_size = 100 MiB\n"_s));
     QVERIFY(text.contains(u"default 1, needs a restart\nhttp_retry_delay = 1\n"_s));
     const QStringList lines = text.split(u'\n');
@@ -891,8 +906,9 @@ void TestRuntimeConfig::loadFile()
     QCOMPARE(load->config.http.poolSize, 30);
     QCOMPARE(load->findings.size(), 1);
     QCOMPARE(formatFinding(load->findings.at(0), path),
-             path + u":5: [cache] memory_max_size = -5 is out of range: allowed 0..100000000 "
-                    "entries"_s);
+             path
+                 + u":5: [cache] memory_max_size = -5 is out of range: allowed 0..100000000 "
+                   "entries"_s);
     // Loading never rewrites the file.
     QVERIFY(f.open(QIODevice::ReadOnly));
     QCOMPARE(f.readAll(),

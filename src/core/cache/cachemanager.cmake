@@ -1,0 +1,1 @@
+# CacheManager, Preloader and the executor interface (added with them).

@@ -1,0 +1,1 @@
+# The disk tier (in progress) lists its sources here.

@@ -1,0 +1,1 @@
+# The memory tier (in progress) lists its sources here.

@@ -1,0 +1,1 @@
+# The HTTP pool (issue 4) lists its sources here.
