@@ -11,7 +11,8 @@
 namespace opsdeck::ui {
 
 SystemChart::SystemChart(QWidget *parent)
-    : QChartView(parent)
+    // Hand the chart to the constructor: setChart() would release (leak) the view's default one.
+    : QChartView(new QChart, parent)
     , m_processCpu(new QLineSeries)
     , m_systemCpu(new QLineSeries)
     , m_processMemory(new QLineSeries)
@@ -19,7 +20,7 @@ SystemChart::SystemChart(QWidget *parent)
     , m_timeAxis(new QDateTimeAxis)
     , m_percentAxis(new QValueAxis)
 {
-    auto *chart = new QChart;
+    QChart *chart = this->chart();
     chart->setAnimationOptions(QChart::NoAnimation);
     chart->setTitle(tr("CPU and memory, last 5 minutes"));
     m_processCpu->setName(tr("Process CPU %"));
@@ -43,7 +44,6 @@ SystemChart::SystemChart(QWidget *parent)
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     m_timeAxis->setRange(QDateTime::fromMSecsSinceEpoch(now - kWindowMs),
                          QDateTime::fromMSecsSinceEpoch(now));
-    setChart(chart);
     setRenderHint(QPainter::Antialiasing, true);
     setMinimumSize(480, 300);
 }
