@@ -1,0 +1,176 @@
+// HttpDispatcher: the HTTP pool's brain. Lives in the pool's "http-dispatch" thread and is only
+// ever called there (HttpPool posts every call as a queued invocation); it owns, single-threaded:
+// - the global in-flight limit (exactly poolSize attempts on the wire; the rest queue),
+// - per api: priority lanes (CRITICAL first, FIFO within a lane), the RateLimiter, the
+//   CircuitBreaker, the RetryBudget and 429 pauses,
+// - retries with backoff, per-attempt and overall deadlines (one Qt::PreciseTimer wakes it for the
+//   next limiter slot, backoff end or deadline: nothing sleeps, nothing polls),
+// - the worker threads: W = max(2, ceil(poolSize / 6)) HttpWorkers, added or retired live.
+// Futures resolve from this thread. It is not thread-safe and not public API: use HttpPool.
+#pragma once
+
+#include "core/http/circuitbreaker.h"
+#include "core/http/httpattempt.h"
+#include "core/http/httppoolsettings.h"
+#include "core/http/httprequest.h"
+#include "core/http/httpresponse.h"
+#include "core/http/ratelimiter.h"
+#include "core/http/retrybudget.h"
+#include "core/http/retrypolicy.h"
+#include "core/support/clock.h"
+#include "core/support/result.h"
+
+#include <QtCore/QObject>
+#include <QtCore/QPromise>
+#include <QtNetwork/QNetworkRequest>
+
+#include <array>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+QT_BEGIN_NAMESPACE
+class QThread;
+class QTimer;
+QT_END_NAMESPACE
+
+namespace opsdeck::http {
+
+class HttpStatsRecorder;
+class HttpWorker;
+
+class HttpDispatcher final : public QObject
+{
+    Q_OBJECT
+
+public:
+    struct Pending;
+    using PendingPtr = std::shared_ptr<Pending>;
+    using Timeline = std::multimap<qint64, PendingPtr>; // monotonic ns -> request
+
+    // One logical request, from request() to its result.
+    struct Pending
+    {
+        enum class State { New, Queued, Delayed, InFlight, Done };
+
+        HttpRequest request;
+        QPromise<Result<HttpResponse>> promise;
+        qint64 createdNs = 0;
+
+        // Owned by the dispatcher from submit() on.
+        quint64 id = 0;
+        QString api;
+        QByteArray method;
+        QNetworkRequest netRequest;
+        std::optional<qint64> deadlineNs;
+        State state = State::New;
+        int attempts = 0;
+        bool probe = false;           // this attempt is the breaker's half-open probe
+        bool waitedOnLimiter = false; // it has waited on the limiter or a pause
+        qint64 admittedNs = 0;        // when the current/last attempt left the queue
+        int workerIndex = 0;
+        std::optional<HttpAttemptOutcome> last;
+        std::optional<Timeline::iterator> deadlineEntry;
+        std::optional<Timeline::iterator> delayedEntry;
+    };
+
+    HttpDispatcher(HttpPoolSettings settings, const Clock &clock, HttpStatsRecorder &stats);
+    ~HttpDispatcher() override;
+
+    // All of these run in the dispatcher thread.
+    void start(); // spawns the first workers
+    void submit(opsdeck::http::HttpDispatcher::PendingPtr pending);
+    void setPoolSize(int size);
+    void applyConfig(const opsdeck::HttpConfig &config);
+    // nullopt removes the api's limiter.
+    void setApiLimit(const QString &api, std::optional<RateLimiter::Limits> limits);
+    // Fails everything pending with `shutdown` and joins the workers. Nothing works after it.
+    void shutdown();
+
+private:
+    struct Api
+    {
+        Api(QString apiName, const HttpPoolSettings &settings, const Clock &clock);
+
+        QString name;
+        std::unique_ptr<RateLimiter> limiter; // null: unlimited
+        CircuitBreaker breaker;
+        RetryBudget budget;
+        std::array<std::deque<PendingPtr>, kTaskPriorityCount> lanes; // by priority, FIFO
+        std::array<double, kTaskPriorityCount> laneWeight{};          // queued weight per lane
+        int queued = 0;
+        int inFlight = 0;
+        qint64 pausedUntilNs = 0; // a 429: nothing goes before this
+        bool waitingOnLimiter = false;
+
+        PendingPtr head() const;
+        double weightAheadOf(TaskPriority priority) const;
+    };
+
+    struct WorkerSlot
+    {
+        int index = 0;
+        QThread *thread = nullptr;
+        HttpWorker *worker = nullptr; // lives in `thread`; deleted when it finishes
+        int inFlight = 0;
+        bool retiring = false; // takes no new attempts; stops when idle
+        bool stopping = false; // shutdown posted
+    };
+
+    qint64 now() const;
+    Api &apiFor(const QString &name);
+    void configureLimiter(Api &api, double perMinute, std::optional<double> burst);
+
+    void pump();
+    PendingPtr readyHead(Api &api, qint64 now, qint64 &nextWake);
+    // When the api's pause and limiter let `pending` go (with aheadWeight queued before it).
+    qint64 readyAtFor(const Api &api, const Pending &pending, double aheadWeight = 0.0) const;
+    // False when the limiter refused after all (nextWake then says when to try again).
+    bool dispatch(Api &api, const PendingPtr &pending, qint64 now, qint64 &nextWake);
+    void onAttemptFinished(opsdeck::http::HttpAttemptOutcome outcome);
+    void observeUsageHeaders(Api &api, const Pending &pending, const HttpAttemptOutcome &outcome);
+
+    void enqueue(Api &api, const PendingPtr &pending);
+    void removeFromQueue(Api &api, const PendingPtr &pending);
+    void delay(Api &api, const PendingPtr &pending, qint64 readyAtNs);
+    void addDeadlineEntry(const PendingPtr &pending);
+    void dropTimelineEntries(const PendingPtr &pending);
+
+    void finishWithLastOutcome(const PendingPtr &pending);
+    void finishWithError(const PendingPtr &pending, HttpErrorKind kind, const QString &message);
+    void finish(const PendingPtr &pending, Result<HttpResponse> result);
+    void failQueued(Api &api, HttpErrorKind kind, const QString &message);
+
+    void resizeWorkers();
+    void spawnWorker();
+    void stopWorker(WorkerSlot &slot);
+    void reapWorker(QThread *thread);
+    WorkerSlot *pickWorker();
+    WorkerSlot *slotByIndex(int index);
+    int activeWorkerCount() const;
+
+    void armWakeTimer(qint64 nowNs, qint64 limiterWakeNs);
+    void publishGauges(qint64 nowNs);
+
+    HttpPoolSettings m_settings;
+    RetryPolicy m_retryPolicy;
+    const Clock &m_clock;
+    HttpStatsRecorder &m_stats;
+    QTimer *m_wake = nullptr;
+    qint64 m_wakeAtNs = -1;
+
+    std::map<QString, std::unique_ptr<Api>> m_apis;
+    std::unordered_map<quint64, PendingPtr> m_inFlight;
+    Timeline m_deadlines; // queued and delayed requests with an overall deadline
+    Timeline m_delayed;   // backoffs, by the time they may be queued again
+    std::vector<std::unique_ptr<WorkerSlot>> m_workers;
+    int m_poolSize = 1;
+    int m_queued = 0;
+    quint64 m_nextId = 0;
+    bool m_shuttingDown = false;
+};
+
+} // namespace opsdeck::http

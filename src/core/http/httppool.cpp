@@ -1,0 +1,85 @@
+#include "core/http/httppool.h"
+
+#include "core/http/httpdispatcher.h"
+#include "core/http/httpstatsrecorder.h"
+
+#include <QtCore/QThread>
+
+namespace opsdeck::http {
+
+HttpPool::HttpPool(HttpPoolSettings settings, const Clock &clock)
+    : m_clock(clock)
+    , m_stats(std::make_unique<HttpStatsRecorder>(clock))
+    , m_thread(std::make_unique<QThread>())
+{
+    m_thread->setObjectName(QStringLiteral("http-dispatch"));
+    m_dispatcher = new HttpDispatcher(std::move(settings), m_clock, *m_stats);
+    m_dispatcher->moveToThread(m_thread.get());
+    m_thread->start();
+    // Blocking, so the workers exist (and stats() shows them) once the constructor returns.
+    HttpDispatcher *dispatcher = m_dispatcher;
+    QMetaObject::invokeMethod(
+        dispatcher, [dispatcher] { dispatcher->start(); }, Qt::BlockingQueuedConnection);
+}
+
+HttpPool::~HttpPool()
+{
+    HttpDispatcher *dispatcher = m_dispatcher;
+    QMetaObject::invokeMethod(
+        dispatcher,
+        [dispatcher] {
+            dispatcher->shutdown();
+            dispatcher->deleteLater(); // deleted in its thread as that thread finishes
+        },
+        Qt::BlockingQueuedConnection);
+    m_thread->quit();
+    m_thread->wait();
+}
+
+QFuture<Result<HttpResponse>> HttpPool::request(HttpRequest request)
+{
+    auto pending = std::make_shared<HttpDispatcher::Pending>();
+    pending->request = std::move(request);
+    pending->createdNs = m_clock.monotonic().count();
+    pending->promise.start();
+    QFuture<Result<HttpResponse>> future = pending->promise.future();
+    HttpDispatcher *dispatcher = m_dispatcher;
+    QMetaObject::invokeMethod(
+        dispatcher, [dispatcher, pending] { dispatcher->submit(pending); }, Qt::QueuedConnection);
+    return future;
+}
+
+void HttpPool::setPoolSize(int size)
+{
+    HttpDispatcher *dispatcher = m_dispatcher;
+    QMetaObject::invokeMethod(
+        dispatcher, [dispatcher, size] { dispatcher->setPoolSize(size); }, Qt::QueuedConnection);
+}
+
+void HttpPool::applyConfig(const HttpConfig &config)
+{
+    HttpDispatcher *dispatcher = m_dispatcher;
+    QMetaObject::invokeMethod(
+        dispatcher, [dispatcher, config] { dispatcher->applyConfig(config); },
+        Qt::QueuedConnection);
+}
+
+void HttpPool::setApiLimit(const QString &api, std::optional<RateLimiter::Limits> limits)
+{
+    HttpDispatcher *dispatcher = m_dispatcher;
+    QMetaObject::invokeMethod(
+        dispatcher, [dispatcher, api, limits] { dispatcher->setApiLimit(api, limits); },
+        Qt::QueuedConnection);
+}
+
+HttpPoolStats HttpPool::stats() const
+{
+    return m_stats->snapshot();
+}
+
+QHash<QString, HistogramSnapshot> HttpPool::latencyDeltas()
+{
+    return m_stats->latencyDeltas();
+}
+
+} // namespace opsdeck::http

@@ -1,0 +1,71 @@
+// HttpPool: the one way OpsDeck talks HTTP. request() is thread-safe and returns a future that
+// resolves (from the pool's own threads) with the response or a typed error; continue with
+// `future.then(context, ...)` so a dead receiver is never touched.
+//
+//     HttpRequest req = HttpRequest::get(url, u"binance"_s);
+//     req.rateLimit = 1200; // per minute
+//     pool.request(req).then(this, [this](const Result<HttpResponse> &r) { ... });
+//
+// It owns a dispatcher thread ("http-dispatch": queue, priority lanes, limiters, retries,
+// breakers, deadlines) and W = max(2, ceil(poolSize / 6)) worker threads ("http-1".."http-W"),
+// each with its own QNetworkAccessManager, behind a global limit of exactly poolSize attempts in
+// flight. The pool size changes live (workers are added or retired). The object itself may live
+// in any thread; construct and destroy it in the same one (destruction fails every pending
+// request with `shutdown` and joins the threads). Timers run on real time, so the Clock must
+// follow it (Clock::system(); ManualClock is for the pure parts: RateLimiter, RetryBudget, ...).
+// It is not a cache and not a singleton: the Runtime owns one and passes it down.
+#pragma once
+
+#include "core/http/httppoolsettings.h"
+#include "core/http/httppoolstats.h"
+#include "core/http/httprequest.h"
+#include "core/http/httpresponse.h"
+#include "core/http/ratelimiter.h"
+#include "core/support/clock.h"
+#include "core/support/result.h"
+
+#include <QtCore/QFuture>
+#include <QtCore/QHash>
+
+#include <memory>
+#include <optional>
+
+QT_BEGIN_NAMESPACE
+class QThread;
+QT_END_NAMESPACE
+
+namespace opsdeck::http {
+
+class HttpDispatcher;
+class HttpStatsRecorder;
+
+class HttpPool final
+{
+public:
+    explicit HttpPool(HttpPoolSettings settings = {}, const Clock &clock = Clock::system());
+    Q_DISABLE_COPY_MOVE(HttpPool)
+    ~HttpPool();
+
+    // Thread-safe. Never blocks; the future is already finished for an invalid request.
+    QFuture<Result<HttpResponse>> request(HttpRequest request);
+
+    // Thread-safe; applied in order with the requests submitted before and after the call.
+    void setPoolSize(int size);
+    // Live: pool size, timeout, retry count and delay (http_* keys of RuntimeConfig).
+    void applyConfig(const HttpConfig &config);
+    // Sets (or with nullopt removes) an api's rate limit, as HttpRequest::rateLimit does.
+    void setApiLimit(const QString &api, std::optional<RateLimiter::Limits> limits);
+
+    // Thread-safe snapshot.
+    HttpPoolStats stats() const;
+    // Per-api request latency (ns) since the previous call: for one consumer, the monitor.
+    QHash<QString, HistogramSnapshot> latencyDeltas();
+
+private:
+    const Clock &m_clock;
+    std::unique_ptr<HttpStatsRecorder> m_stats;
+    std::unique_ptr<QThread> m_thread;
+    HttpDispatcher *m_dispatcher = nullptr; // lives in m_thread; deleted there when it ends
+};
+
+} // namespace opsdeck::http

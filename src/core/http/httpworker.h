@@ -1,0 +1,73 @@
+// HttpWorker: one "http-N" worker thread's QNetworkAccessManager and the attempts it is running.
+// It lives in its own QThread (the pool's dispatcher moves it there); every member function but
+// the constructor and index() runs in that thread, invoked queued by the dispatcher. It creates
+// its QNAM in that thread on first use and deletes it in shutdown(), so the QNAM never touches
+// another thread. Each attempt has a total deadline (Qt::PreciseTimer, then abort), because
+// QNetworkRequest's transfer timeout only measures inactivity.
+// It does not retry, queue or limit: it sends what it is given and reports what happened.
+#pragma once
+
+#include "core/http/httpattempt.h"
+#include "core/http/httprequest.h"
+
+#include <QtCore/QObject>
+
+#include <functional>
+#include <unordered_map>
+
+QT_BEGIN_NAMESPACE
+class QNetworkAccessManager;
+class QNetworkReply;
+class QTimer;
+QT_END_NAMESPACE
+
+namespace opsdeck::http {
+
+class HttpWorker final : public QObject
+{
+    Q_OBJECT
+
+public:
+    // Called in the worker thread for every attempt, exactly once.
+    using Deliver = std::function<void(HttpAttemptOutcome)>;
+
+    HttpWorker(int index, bool useSystemProxy, Deliver deliver);
+    ~HttpWorker() override;
+
+    int index() const { return m_index; }
+
+    // Worker thread. Creates the QNAM ahead of the first attempt (else the first attempt does).
+    void prepare();
+    // Worker thread. Sends the attempt now.
+    void startAttempt(opsdeck::http::HttpAttemptJob job);
+    // Worker thread. Aborts every running attempt (each is delivered with kind Shutdown) and
+    // deletes the QNAM. The worker takes no attempts after it.
+    void shutdown();
+
+    // The QNetworkRequest for an HttpRequest (any thread): URL with its query, headers,
+    // User-Agent, HTTP/2 switch, no automatic cookies (each worker would keep its own jar).
+    static QNetworkRequest buildRequest(const HttpRequest &request, const QByteArray &userAgent);
+
+private:
+    struct Active
+    {
+        HttpAttemptJob job;
+        QTimer *timer = nullptr; // child of the reply
+        qint64 startedNs = 0;
+        enum class End { None, TimedOut, Shutdown } end = End::None;
+    };
+
+    void ensureManager();
+    QNetworkReply *send(const HttpAttemptJob &job);
+    void onTimer(QNetworkReply *reply);
+    void onFinished(QNetworkReply *reply);
+
+    const int m_index;
+    const bool m_useSystemProxy;
+    const Deliver m_deliver;
+    QNetworkAccessManager *m_nam = nullptr; // child; created in the worker thread
+    bool m_shutDown = false;
+    std::unordered_map<QNetworkReply *, Active> m_active;
+};
+
+} // namespace opsdeck::http
