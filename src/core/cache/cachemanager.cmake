@@ -1,1 +1,1 @@
-# CacheManager, Preloader and the executor interface (added with them).
+target_sources(opsdeck_core PRIVATE cache/cachemanager.h cache/cachemanager.cpp)

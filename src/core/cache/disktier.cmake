@@ -1,1 +1,4 @@
-# The disk tier (in progress) lists its sources here.
+# DiskTier: the SQLite disk tier of the cache, and its small libsqlite3 wrapper.
+target_sources(opsdeck_core PRIVATE
+    cache/disktier.h cache/disktier.cpp
+    cache/sqlitedb.h cache/sqlitedb.cpp)

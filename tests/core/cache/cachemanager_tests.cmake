@@ -1,1 +1,1 @@
-# Component tests are registered here.
+opsdeck_add_test(tst_cachemanager SOURCES cache/tst_cachemanager.cpp)

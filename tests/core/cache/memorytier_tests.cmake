@@ -1,1 +1,1 @@
-# Component tests are registered here.
+opsdeck_add_test(tst_memorytier SOURCES cache/tst_memorytier.cpp)
