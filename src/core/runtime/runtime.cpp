@@ -15,6 +15,14 @@ Runtime::Runtime(RuntimeConfig config, const DataDir &dataDir, const Clock &cloc
     probe.diskPath = dataDir.path();
     m_monitor = std::make_unique<PerformanceMonitor>(probe, monitorSettings(m_config), m_clock);
     m_monitorThread.setObjectName(QStringLiteral("monitor"));
+    m_cacheFile = dataDir.filePath(QStringLiteral("cache.db"));
+    m_cache = std::make_unique<cache::CacheManager>(
+        cache::CacheSettings::fromConfig(m_config.cache, m_cacheFile), m_clock);
+    m_http = std::make_unique<http::HttpPool>(http::HttpPoolSettings::fromConfig(m_config.http),
+                                              m_clock);
+    m_preloadTarget = std::make_unique<cache::CachePreloadTarget>(*m_cache);
+    m_preloader = std::make_unique<cache::Preloader>(*m_preloadTarget, m_executor,
+                                                     cache::PreloaderSettings{}, m_clock);
 }
 
 Runtime::~Runtime()
@@ -35,6 +43,9 @@ void Runtime::start()
     if (m_running)
         return;
     m_running = true;
+    if (Status opened = m_cache->open(); !opened)
+        qCWarning(lcRuntime, "Cache: %s", qUtf8Printable(opened.error().message));
+    m_preloader->start();
     m_monitor->moveToThread(&m_monitorThread);
     m_monitorThread.start();
     QMetaObject::invokeMethod(m_monitor.get(), &PerformanceMonitor::start, Qt::QueuedConnection);
@@ -57,6 +68,10 @@ void Runtime::stop()
         Qt::BlockingQueuedConnection);
     m_monitorThread.quit();
     m_monitorThread.wait();
+    m_preloader->stop();
+    m_cache->stop();
+    m_http.reset(); // fails what is still pending with "shutdown", joins its threads
+    m_executor.waitForDone();
     qCInfo(lcRuntime, "Runtime stopped");
 }
 
@@ -79,6 +94,9 @@ QStringList Runtime::applyConfig(const RuntimeConfig &next)
     } else {
         m_monitor->applySettings(settings);
     }
+    m_cache->applySettings(cache::CacheSettings::fromConfig(next.cache, m_cacheFile));
+    if (m_http)
+        m_http->applyConfig(next.http);
     m_config = next;
     qCInfo(lcRuntime, "Configuration applied: %lld changed, %lld need a restart",
            qlonglong(changed.size()), qlonglong(needsRestart.size()));
