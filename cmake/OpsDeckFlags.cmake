@@ -14,6 +14,9 @@ target_compile_definitions(opsdeck_flags INTERFACE
 target_compile_options(opsdeck_flags INTERFACE
     -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Woverloaded-virtual
     -Wnull-dereference -Wimplicit-fallthrough -Wformat=2)
+# At -O3 (Release) GCC 12 reports false null dereferences inside inlined QHash code
+# (accesspredictor.cpp through qhash.h); the checked builds (Debug, RelWithDebInfo in CI) keep it.
+target_compile_options(opsdeck_flags INTERFACE $<$<CONFIG:Release>:-Wno-null-dereference>)
 if(OPSDECK_WERROR)
     target_compile_options(opsdeck_flags INTERFACE -Werror)
 endif()
