@@ -258,6 +258,12 @@ private:
 // more popular than main's victim. A hill climber moves capacity between window and main.
 class AdaptivePolicy final : public EvictionPolicy
 {
+    // Written on every hit: first, in the object's first cache line (with the vtable pointer
+    // every call reads anyway).
+    quint32 m_hitClock = 0;
+    qint64 m_sampleHits = 0;
+    qint64 m_sampleMisses = 0;
+
 public:
     enum Region : quint8 { Window, Probation, Protected };
     enum class ClimbPhase : quint8 { Baseline, Probe, Idle };
@@ -310,6 +316,7 @@ public:
             Entry *const next = PolicyList::nextOf(first);
             m_probation.remove(first);
             first->region = Protected;
+            first->touchStamp = m_hitClock;
             m_protected.pushBack(first);
             first = next;
         }
@@ -433,6 +440,7 @@ private:
 
     void reorder(Entry *e)
     {
+        ++m_hitClock;
         m_sketch.increment(e->hash);
         switch (e->region) {
         case Window:
@@ -441,11 +449,18 @@ private:
         case Probation:
             m_probation.remove(e);
             e->region = Protected;
+            e->touchStamp = m_hitClock;
             m_protected.pushBack(e);
             demoteProtected();
             break;
         default:
-            m_protected.moveToBack(e);
+            // At most (clock - stamp) entries went to the back since e did, so an entry in the
+            // newest quarter of protected stays put: hot keys then dirty no list pointers,
+            // which keeps cache lines from bouncing between cores. Approximate LRU there only.
+            if (quint32(m_hitClock - e->touchStamp) > quint32(m_protected.size() / 4)) {
+                e->touchStamp = m_hitClock;
+                m_protected.moveToBack(e);
+            }
             break;
         }
     }
@@ -600,8 +615,6 @@ private:
     qint64 m_windowMax = 1;
     qint64 m_protectedMax = 0;
     qint64 m_sampleSize = kMinSample;
-    qint64 m_sampleHits = 0;
-    qint64 m_sampleMisses = 0;
     double m_baseRate = -1.0;
     qint64 m_step = 1;
     qint64 m_probe = 0;

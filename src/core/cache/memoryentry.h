@@ -61,6 +61,7 @@ struct Entry
     quint16 wheelSlot = kNotScheduled; // level * 64 + bucket
     quint8 region = 0;                 // Adaptive: window / probation / protected
     quint8 frequency = 0;              // LFU count (0..255)
+    quint32 touchStamp = 0;            // Adaptive: hit clock when last moved in protected
 
     bool hasExpiry() const { return item.expiresAt.count() != 0; }
     bool expiredAt(Clock::MonoTime now) const { return hasExpiry() && item.expiresAt <= now; }

@@ -59,6 +59,11 @@ public:
 
     mutable ShardLock mutex;
 
+private:
+    // Written on every get: kept in the lock's cache line, which a get dirties anyway.
+    ShardCounters m_counters;
+
+public:
     // Configuration. replacePolicy() needs an empty shard (or one about to adopt entries).
     void replacePolicy(std::unique_ptr<EvictionPolicy> policy);
     void setBounds(qint64 maxEntries, qint64 maxBytes);
@@ -118,7 +123,6 @@ private:
     qint64 m_maxBytes = 0;
     qint64 m_bytes = 0;
     quint64 m_sequence = 0;
-    ShardCounters m_counters;
 
     // State of the set() in progress, read by evictForSize().
     qint64 m_pendingEntries = 0;

@@ -94,6 +94,19 @@ private Q_SLOTS:
         QCOMPARE(cache->get("forever").value_or(""), QByteArray("f")); // ttl 0 never expires
     }
 
+    void memoryExpiryFollowsTheMonotonicClock()
+    {
+        auto cache = make(settings(false));
+        QVERIFY(cache->set("k", "v", SetOptions().withTtl(10.0)).has_value());
+        // A wall-clock step (NTP, a user changing the time) neither expires nor revives entries.
+        m_clock->setWallMsecs(m_clock->wallMsecs() + 3'600'000);
+        QCOMPARE(cache->get("k").value_or(""), QByteArray("v"));
+        m_clock->setWallMsecs(m_clock->wallMsecs() - 7'200'000);
+        QCOMPARE(cache->get("k").value_or(""), QByteArray("v"));
+        m_clock->advance(11s);
+        QVERIFY(!cache->get("k"));
+    }
+
     void emptyValueIsAHit()
     {
         auto cache = make(settings());
