@@ -439,7 +439,7 @@ void warm(const TierUnderTest &target, const QList<QByteArray> &keys, const Trac
 QJsonObject benchMemoryThroughput(bool quick, QList<Goal> &goals)
 {
     constexpr qint64 kCapacity = 1000;
-    const int rounds = 3;
+    const int rounds = quick ? 3 : 5;
     const double seconds = quick ? 0.2 : 0.8;
     const QList<QByteArray> keys = TraceGenerator::formatKeys(kKeys);
 

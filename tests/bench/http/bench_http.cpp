@@ -33,7 +33,6 @@
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QEventLoop>
 #include <QtCore/QFile>
-#include <QtCore/QFileInfo>
 #include <QtCore/QFuture>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
@@ -61,6 +60,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <ctime>
 #include <iterator>
 #include <latch>
 #include <memory>
@@ -187,22 +187,23 @@ QString findTool(const QString &name, const QStringList &extraDirs)
 // nginx as a separate process on a free loopback port
 
 // `$msec` per request to /limited; stub_status for the connection and request counters.
-constexpr char kNginxConfig[] = R"(# Written by bench_http: loopback only, removed with its directory.
+constexpr char kNginxConfig[]
+    = R"(# Written by bench_http: loopback only, removed with its directory.
 worker_processes 1;
 daemon off;
-pid @DIR@/nginx.pid;
-error_log @DIR@/error.log warn;
+pid "@DIR@/nginx.pid";
+error_log "@DIR@/error.log" warn;
 events {
     worker_connections 1024;
 }
 http {
     access_log off;
     default_type text/plain;
-    client_body_temp_path @DIR@/client_body;
-    proxy_temp_path @DIR@/proxy;
-    fastcgi_temp_path @DIR@/fastcgi;
-    uwsgi_temp_path @DIR@/uwsgi;
-    scgi_temp_path @DIR@/scgi;
+    client_body_temp_path "@DIR@/client_body";
+    proxy_temp_path "@DIR@/proxy";
+    fastcgi_temp_path "@DIR@/fastcgi";
+    uwsgi_temp_path "@DIR@/uwsgi";
+    scgi_temp_path "@DIR@/scgi";
     keepalive_requests 100000000;
     keepalive_timeout 120s;
     log_format arrival '$msec';
@@ -212,7 +213,7 @@ http {
             return 200 "ok";
         }
         location = /limited {
-            access_log @DIR@/limited.log arrival;
+            access_log "@DIR@/limited.log" arrival;
             return 200 "ok";
         }
         location = /nginx_status {
@@ -264,7 +265,6 @@ public:
 
     quint16 port() const { return m_port; }
     QString error() const { return m_error; }
-    QString directory() const { return m_dir.path(); }
     QString limitedLogPath() const { return m_dir.filePath(QStringLiteral("limited.log")); }
 
     QUrl url(const QString &path) const
@@ -394,11 +394,14 @@ struct LoadWindow
     qint64 endNs = 0;
     std::atomic<quint64> completed{0};
     std::atomic<quint64> failed{0};
-    LatencyHistogram latency; // ns, request issued to result seen by the caller
+    std::atomic<quint64> all{0}; // successful completions, warm-up and drain included
+    LatencyHistogram latency;    // ns, request issued to result seen by the caller
 
     // Accounts one completion; true when the caller should issue the next request.
     bool complete(qint64 sentNs, qint64 doneNs, bool ok)
     {
+        if (ok)
+            all.fetch_add(1, std::memory_order_relaxed);
         if (doneNs >= endNs)
             return false;
         if (!ok) {
@@ -411,33 +414,70 @@ struct LoadWindow
     }
 };
 
+// One run (or the sum of a run's segments).
 struct RunFigures
 {
-    double requestsPerSecond = 0.0;
+    double seconds = 0.0; // measured time
     quint64 completed = 0;
     quint64 failed = 0;
     HistogramSnapshot latency;
-    int clients = 0;                    // QNAMs (raw) or pool workers
-    qint64 connectionsOpened = -1;      // counted by nginx; -1: unknown
-    qint64 serverRequests = -1;         // counted by nginx; -1: unknown
-    QJsonObject extra;
+    int clients = 0;              // QNAMs (raw) or pool workers
+    qint64 connectionsOpened = 0; // counted by nginx; -1: unknown
+    qint64 serverRequests = 0;    // counted by nginx; -1: unknown
+    double cpuSeconds = 0.0;      // this process, warm-up to drain
+    quint64 allCompleted = 0;     // warm-up to drain
+    quint64 poolErrors = 0;       // HttpPoolStats::errors (pool runs only)
+    bool drained = true;
+
+    double requestsPerSecond() const { return seconds > 0 ? double(completed) / seconds : 0.0; }
+    double cpuMicrosPerRequest() const
+    {
+        return allCompleted > 0 ? cpuSeconds * 1e6 / double(allCompleted) : 0.0;
+    }
+
+    void add(const RunFigures &other)
+    {
+        seconds += other.seconds;
+        completed += other.completed;
+        failed += other.failed;
+        latency.merge(other.latency);
+        clients = other.clients;
+        connectionsOpened = connectionsOpened < 0 || other.connectionsOpened < 0
+                                ? -1
+                                : connectionsOpened + other.connectionsOpened;
+        serverRequests = serverRequests < 0 || other.serverRequests < 0
+                             ? -1
+                             : serverRequests + other.serverRequests;
+        cpuSeconds += other.cpuSeconds;
+        allCompleted += other.allCompleted;
+        poolErrors += other.poolErrors;
+        drained = drained && other.drained;
+    }
 
     QJsonObject toJson() const
     {
-        QJsonObject json{{QStringLiteral("requests_per_s"), requestsPerSecond},
-                         {QStringLiteral("completed"), qint64(completed)},
-                         {QStringLiteral("failed"), qint64(failed)},
-                         {QStringLiteral("p50_us"), double(latency.valueAtPercentile(50)) / 1e3},
-                         {QStringLiteral("p99_us"), double(latency.valueAtPercentile(99)) / 1e3},
-                         {QStringLiteral("max_us"), double(latency.max()) / 1e3},
-                         {QStringLiteral("qnams"), clients},
-                         {QStringLiteral("connections_opened"), connectionsOpened},
-                         {QStringLiteral("server_requests"), serverRequests}};
-        for (auto it = extra.begin(); it != extra.end(); ++it)
-            json.insert(it.key(), it.value());
-        return json;
+        return {{QStringLiteral("requests_per_s"), requestsPerSecond()},
+                {QStringLiteral("seconds"), seconds},
+                {QStringLiteral("completed"), qint64(completed)},
+                {QStringLiteral("failed"), qint64(failed)},
+                {QStringLiteral("p50_us"), double(latency.valueAtPercentile(50)) / 1e3},
+                {QStringLiteral("p99_us"), double(latency.valueAtPercentile(99)) / 1e3},
+                {QStringLiteral("max_us"), double(latency.max()) / 1e3},
+                {QStringLiteral("qnams"), clients},
+                {QStringLiteral("connections_opened"), connectionsOpened},
+                {QStringLiteral("server_requests"), serverRequests},
+                {QStringLiteral("cpu_us_per_request"), cpuMicrosPerRequest()},
+                {QStringLiteral("pool_errors"), qint64(poolErrors)},
+                {QStringLiteral("drained"), drained}};
     }
 };
+
+double processCpuSeconds()
+{
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
 
 // One QNAM in its own thread, `inFlight` GETs outstanding: the baseline with no pool around it.
 class RawClient final : public QObject
@@ -473,8 +513,7 @@ private:
     void onFinished(QNetworkReply *reply, qint64 sent)
     {
         const bool ok = reply->error() == QNetworkReply::NoError
-                        && reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt()
-                               == 200
+                        && reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt() == 200
                         && reply->readAll() == kBody;
         reply->deleteLater();
         if (m_window.complete(sent, nowNs(), ok)) {
@@ -494,57 +533,77 @@ private:
     int m_active = 0;
 };
 
-// Drives an HttpPool from this (the main) thread: continuations run here through a context
-// object, as callers are told to (`future.then(context, ...)`).
+// Where a PoolLoad's continuations run.
+enum class Continuation {
+    Context, // `future.then(context, ...)` on the main thread: what callers are told to do
+    Sync,    // `future.then(QtFuture::Launch::Sync, ...)` in the pool's dispatcher thread
+};
+
+// Drives an HttpPool with `inFlight` requests outstanding, issuing the next one from the
+// continuation of each result.
 class PoolLoad final
 {
 public:
-    PoolLoad(HttpPool &pool, HttpRequest request, LoadWindow &window)
+    PoolLoad(HttpPool &pool, HttpRequest request, LoadWindow &window, Continuation continuation)
         : m_pool(pool)
         , m_request(std::move(request))
         , m_window(window)
+        , m_continuation(continuation)
     {}
     Q_DISABLE_COPY_MOVE(PoolLoad)
 
     // Issues `inFlight` requests and runs until drained or `limit` passed; true when drained.
+    // Nothing is issued after it returns (results still arriving are only counted).
     bool run(int inFlight, std::chrono::milliseconds limit)
     {
         m_active = inFlight;
         for (int i = 0; i < inFlight; ++i)
             issue();
-        QTimer::singleShot(limit, &m_loop, [this] { m_loop.exit(1); });
-        return m_loop.exec() == 0;
+        QTimer timer;
+        timer.setSingleShot(true);
+        timer.setTimerType(Qt::PreciseTimer);
+        QObject::connect(&timer, &QTimer::timeout, &m_loop, [this] { m_loop.exit(1); });
+        timer.start(limit);
+        const bool drained = m_loop.exec() == 0;
+        m_stopped.store(true);
+        return drained;
     }
-
-    quint64 results() const { return m_results; }
 
 private:
     void issue()
     {
         const qint64 sent = nowNs();
-        m_pool.request(m_request).then(&m_context, [this, sent](const Result<HttpResponse> &r) {
+        QFuture<Result<HttpResponse>> future = m_pool.request(m_request);
+        auto next = [this, sent](const Result<HttpResponse> &r) {
             onResult(sent, r);
-        });
+        };
+        if (m_continuation == Continuation::Context)
+            future.then(&m_context, std::move(next));
+        else
+            future.then(QtFuture::Launch::Sync, std::move(next));
     }
 
+    // On the main thread (Context) or the dispatcher thread (Sync): never both in one run.
     void onResult(qint64 sent, const Result<HttpResponse> &result)
     {
-        ++m_results;
         const bool ok = result && result->status == 200 && result->body == kBody;
-        if (m_window.complete(sent, nowNs(), ok)) {
+        if (m_window.complete(sent, nowNs(), ok) && !m_stopped.load()) {
             issue();
         } else if (--m_active == 0) {
-            m_loop.exit(0);
+            // Queued, so the main thread's loop is told from its own thread.
+            QMetaObject::invokeMethod(
+                &m_context, [this] { m_loop.exit(0); }, Qt::QueuedConnection);
         }
     }
 
     HttpPool &m_pool;
     HttpRequest m_request;
     LoadWindow &m_window;
+    const Continuation m_continuation;
     QObject m_context;
     QEventLoop m_loop;
-    int m_active = 0;
-    quint64 m_results = 0;
+    std::atomic<int> m_active{0};
+    std::atomic<bool> m_stopped{false};
 };
 
 struct RunPlan
@@ -564,18 +623,23 @@ void finishFigures(RunFigures &figures,
                    const LoadWindow &window,
                    const RunPlan &plan,
                    const Nginx &nginx,
-                   const std::optional<ServerCounters> &before)
+                   const std::optional<ServerCounters> &before,
+                   double cpuBefore)
 {
+    figures.cpuSeconds = processCpuSeconds() - cpuBefore;
+    figures.seconds = std::chrono::duration<double>(plan.measure).count();
     figures.completed = window.completed.load();
     figures.failed = window.failed.load();
+    figures.allCompleted = window.all.load();
     figures.latency = window.latency.snapshot();
-    figures.requestsPerSecond
-        = double(figures.completed) / std::chrono::duration<double>(plan.measure).count();
     const std::optional<ServerCounters> after = nginx.counters();
     if (before && after) {
         // Minus the stub_status connection and request of `after` itself.
         figures.connectionsOpened = after->accepts - before->accepts - 1;
         figures.serverRequests = after->requests - before->requests - 1;
+    } else {
+        figures.connectionsOpened = -1;
+        figures.serverRequests = -1;
     }
 }
 
@@ -588,6 +652,7 @@ RunFigures runRaw(const Nginx &nginx, const RunPlan &plan)
     LoadWindow window;
     std::latch drained(qnams);
     std::vector<QThread *> threads;
+    const double cpuBefore = processCpuSeconds();
     startWindow(window, plan);
     for (int i = 0; i < qnams; ++i) {
         // Spread as evenly as possible (6 each for 6, 24 and 48).
@@ -598,7 +663,8 @@ RunFigures runRaw(const Nginx &nginx, const RunPlan &plan)
         client->moveToThread(thread);
         QObject::connect(thread, &QThread::finished, client, &QObject::deleteLater);
         thread->start();
-        QMetaObject::invokeMethod(client, [client] { client->start(); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            client, [client] { client->start(); }, Qt::QueuedConnection);
         threads.push_back(thread);
     }
     drained.wait(); // bounded: every reply has a 10 s transfer timeout
@@ -606,11 +672,11 @@ RunFigures runRaw(const Nginx &nginx, const RunPlan &plan)
         thread->wait();
         delete thread;
     }
-    finishFigures(figures, window, plan, nginx, before);
+    finishFigures(figures, window, plan, nginx, before, cpuBefore);
     return figures;
 }
 
-RunFigures runPool(const Nginx &nginx, const RunPlan &plan)
+RunFigures runPool(const Nginx &nginx, const RunPlan &plan, Continuation continuation)
 {
     RunFigures figures;
     const std::optional<ServerCounters> before = nginx.counters();
@@ -618,35 +684,21 @@ RunFigures runPool(const Nginx &nginx, const RunPlan &plan)
     HttpPoolSettings settings;
     settings.poolSize = plan.concurrency;
     settings.timeout = 10s;
+    const double cpuBefore = processCpuSeconds();
     auto pool = std::make_unique<HttpPool>(settings);
-    bool drained = false;
     {
-        PoolLoad load(*pool, HttpRequest::get(nginx.url(QStringLiteral("/")), QStringLiteral("nginx")),
-                      window);
+        PoolLoad load(*pool,
+                      HttpRequest::get(nginx.url(QStringLiteral("/")), QStringLiteral("nginx")),
+                      window, continuation);
         startWindow(window, plan);
-        drained = load.run(plan.concurrency, plan.warmup + plan.measure + 20s);
+        figures.drained = load.run(plan.concurrency, plan.warmup + plan.measure + 20s);
         const http::HttpPoolStats stats = pool->stats();
         figures.clients = stats.workers;
-        HistogramSnapshot internal;
-        for (const http::HttpApiStats &api : stats.apis)
-            internal.merge(api.latency);
-        figures.extra = QJsonObject{
-            {QStringLiteral("workers"), stats.workers},
-            {QStringLiteral("pool_size"), stats.poolSize},
-            {QStringLiteral("pool_requests"), qint64(stats.requests)},
-            {QStringLiteral("pool_attempts"), qint64(stats.attempts)},
-            {QStringLiteral("pool_errors"), qint64(stats.errors)},
-            {QStringLiteral("pool_internal_p50_us"),
-             double(internal.valueAtPercentile(50)) / 1e3},
-            {QStringLiteral("pool_internal_p99_us"),
-             double(internal.valueAtPercentile(99)) / 1e3},
-            {QStringLiteral("drained"), drained}};
+        figures.poolErrors = stats.errors;
         pool.reset(); // fails whatever is left (nothing, once drained) and joins its threads
         QCoreApplication::processEvents();
     }
-    if (!drained)
-        window.failed.fetch_add(1);
-    finishFigures(figures, window, plan, nginx, before);
+    finishFigures(figures, window, plan, nginx, before, cpuBefore);
     return figures;
 }
 
@@ -701,8 +753,7 @@ WrkFigures runWrk(const QString &binary, const Nginx &nginx, const RunPlan &plan
     process.start(binary, {QStringLiteral("-t1"), QStringLiteral("-c%1").arg(plan.concurrency),
                            QStringLiteral("-d%1s").arg(seconds), QStringLiteral("--latency"),
                            nginx.url(QStringLiteral("/")).toString()});
-    if (!process.waitForStarted(5000)
-        || !process.waitForFinished(int(seconds * 1000 + 15'000))) {
+    if (!process.waitForStarted(5000) || !process.waitForFinished(int(seconds * 1000 + 15'000))) {
         process.kill();
         process.waitForFinished(2000);
         figures.error = QStringLiteral("wrk did not finish: ") + process.errorString();
@@ -747,39 +798,59 @@ QJsonArray benchThroughput(const Nginx &nginx,
                          "on 127.0.0.1:%1, %2 s per run after %3 s warm-up; %4")
               .arg(nginx.port())
               .arg(fixed(std::chrono::duration<double>(basePlan.measure).count(), 1),
-                   fixed(std::chrono::duration<double>(basePlan.warmup).count(), 1), loadText()));
-    print(QStringLiteral("   pool: HttpPool(pool size = c), c requests kept in flight, continuations"
-                         " on the main thread; raw: ceil(c/6) QNAMs, one thread each, 6 in flight"
-                         " each; wrk -t1 -c<c> --latency"));
+                   fixed(std::chrono::duration<double>(basePlan.warmup).count(), 2), loadText()));
+    print(
+        QStringLiteral("   pool: HttpPool(pool size = c), c requests kept in flight, each result's"
+                       " continuation issuing the next on the main thread (then(context, ...));"
+                       " sync: the same with then(Launch::Sync, ...), in the pool's dispatcher"
+                       " thread; raw: ceil(c/6) QNAMs, one thread each, 6 in flight each;"
+                       " measured as raw, pool, sync, sync, pool, raw halves; then wrk -t1 -c<c>"
+                       " --latency"));
     QJsonArray rows;
     struct Row
     {
-        int c;
+        int c = 0;
         RunFigures raw;
         RunFigures pool;
+        RunFigures sync;
         WrkFigures wrk;
-        double ratio;
+        double ratio = 0.0;
+        double syncRatio = 0.0;
     };
     std::vector<Row> table;
     for (const int c : concurrencies) {
         RunPlan plan = basePlan;
         plan.concurrency = c;
-        Row row{c, runRaw(nginx, plan), runPool(nginx, plan), runWrk(wrkBinary, nginx, plan), 0.0};
-        row.ratio = row.raw.requestsPerSecond > 0
-                        ? row.pool.requestsPerSecond / row.raw.requestsPerSecond
-                        : 0.0;
+        // Half the time each, mirrored, so a load drift hits every variant alike.
+        RunPlan half = plan;
+        half.measure = plan.measure / 2;
+        Row row;
+        row.c = c;
+        row.raw = runRaw(nginx, half);
+        row.pool = runPool(nginx, half, Continuation::Context);
+        row.sync = runPool(nginx, half, Continuation::Sync);
+        row.sync.add(runPool(nginx, half, Continuation::Sync));
+        row.pool.add(runPool(nginx, half, Continuation::Context));
+        row.raw.add(runRaw(nginx, half));
+        row.wrk = runWrk(wrkBinary, nginx, plan);
+        const double raw = row.raw.requestsPerSecond();
+        row.ratio = raw > 0 ? row.pool.requestsPerSecond() / raw : 0.0;
+        row.syncRatio = raw > 0 ? row.sync.requestsPerSecond() / raw : 0.0;
         const Goal goal{QStringLiteral("throughput_c%1_pool_over_raw").arg(c),
                         QStringLiteral(">= %1x").arg(fixed(kThroughputGoal, 2)), row.ratio,
                         row.ratio >= kThroughputGoal};
         goals.append(goal);
-        if (row.raw.failed > 0 || row.pool.failed > 0 || row.raw.completed == 0
-            || row.pool.completed == 0)
-            failed = true;
+        for (const RunFigures *f : {&row.raw, &row.pool, &row.sync}) {
+            if (f->failed > 0 || f->completed == 0 || !f->drained || f->poolErrors > 0)
+                failed = true;
+        }
         rows.append(QJsonObject{{QStringLiteral("concurrency"), c},
                                 {QStringLiteral("pool"), row.pool.toJson()},
+                                {QStringLiteral("pool_sync_continuation"), row.sync.toJson()},
                                 {QStringLiteral("raw_qnam"), row.raw.toJson()},
                                 {QStringLiteral("wrk"), row.wrk.toJson()},
                                 {QStringLiteral("pool_over_raw"), row.ratio},
+                                {QStringLiteral("pool_sync_over_raw"), row.syncRatio},
                                 {QStringLiteral("goal"), goal.toJson()}});
         table.push_back(std::move(row));
     }
@@ -794,41 +865,51 @@ QJsonArray benchThroughput(const Nginx &nginx,
         return micros(f.latency.valueAtPercentile(50)) + QLatin1Char('/')
                + micros(f.latency.valueAtPercentile(99));
     };
-    auto count = [](qint64 v) -> QString { return v < 0 ? QStringLiteral("?") : QString::number(v); };
     print(QString());
     print(cell(QStringLiteral("   c"), 5) + rcell(QStringLiteral("pool req/s"), 11)
-          + rcell(QStringLiteral("raw req/s"), 11) + rcell(QStringLiteral("pool/raw"), 9)
-          + rcell(QStringLiteral("goal"), 13) + rcell(QStringLiteral("wrk req/s"), 11)
-          + rcell(QStringLiteral("p50/p99 us: pool"), 18) + rcell(QStringLiteral("raw"), 12)
-          + rcell(QStringLiteral("wrk"), 12));
+          + rcell(QStringLiteral("raw req/s"), 10) + rcell(QStringLiteral("pool/raw"), 9)
+          + rcell(QStringLiteral("goal"), 13) + rcell(QStringLiteral("sync req/s"), 11)
+          + rcell(QStringLiteral("sync/raw"), 9) + rcell(QStringLiteral("wrk req/s"), 10)
+          + rcell(QStringLiteral("p50/p99 us: pool"), 18) + rcell(QStringLiteral("sync"), 12)
+          + rcell(QStringLiteral("raw"), 12) + rcell(QStringLiteral("wrk"), 11));
     for (const Row &row : table) {
         print(rcell(QString::number(row.c), 4) + QLatin1Char(' ')
-              + rcell(fixed(row.pool.requestsPerSecond, 0), 11)
-              + rcell(fixed(row.raw.requestsPerSecond, 0), 11)
+              + rcell(fixed(row.pool.requestsPerSecond(), 0), 11)
+              + rcell(fixed(row.raw.requestsPerSecond(), 0), 10)
               + rcell(fixed(row.ratio, 2) + QLatin1Char('x'), 9)
               + rcell(QStringLiteral(">=0.90x ") + passMiss(row.ratio >= kThroughputGoal), 13)
-              + rcell(wrkRps(row.wrk), 11) + rcell(latency(row.pool), 18)
-              + rcell(latency(row.raw), 12) + rcell(wrkLatency(row.wrk), 12));
+              + rcell(fixed(row.sync.requestsPerSecond(), 0), 11)
+              + rcell(fixed(row.syncRatio, 2) + QLatin1Char('x'), 9) + rcell(wrkRps(row.wrk), 10)
+              + rcell(latency(row.pool), 18) + rcell(latency(row.sync), 12)
+              + rcell(latency(row.raw), 12) + rcell(wrkLatency(row.wrk), 11));
     }
     print(QString());
-    print(QStringLiteral("   c  connections opened (nginx): pool | raw   QNAMs: pool workers | raw"
-                         "   failed: pool | raw   requests (nginx/counted): pool | raw"));
+    // Per 1000 requests nginx served, so warm-up and drain count on both sides alike.
+    auto perThousand = [](const RunFigures &f) -> QString {
+        if (f.connectionsOpened < 0 || f.serverRequests <= 0)
+            return QStringLiteral("?");
+        return fixed(double(f.connectionsOpened) * 1000.0 / double(f.serverRequests), 1);
+    };
+    print(cell(QStringLiteral("   c"), 5) + rcell(QStringLiteral("CPU us/req: pool"), 17)
+          + rcell(QStringLiteral("sync"), 7) + rcell(QStringLiteral("raw"), 7)
+          + rcell(QStringLiteral("new conns/1k req: pool"), 24) + rcell(QStringLiteral("sync"), 6)
+          + rcell(QStringLiteral("raw"), 6) + rcell(QStringLiteral("QNAMs: pool"), 13)
+          + rcell(QStringLiteral("raw"), 5) + rcell(QStringLiteral("failed: pool"), 14)
+          + rcell(QStringLiteral("sync"), 6) + rcell(QStringLiteral("raw"), 5));
     for (const Row &row : table) {
-        print(rcell(QString::number(row.c), 4)
-              + rcell(count(row.pool.connectionsOpened), 33) + QStringLiteral(" | ")
-              + cell(count(row.raw.connectionsOpened), 4)
-              + rcell(QString::number(row.pool.clients), 20) + QStringLiteral(" | ")
-              + cell(QString::number(row.raw.clients), 3)
-              + rcell(QString::number(row.pool.failed), 15) + QStringLiteral(" | ")
-              + cell(QString::number(row.raw.failed), 3)
-              + rcell(count(row.pool.serverRequests) + QLatin1Char('/')
-                          + QString::number(row.pool.completed),
-                      30)
-              + QStringLiteral(" | ") + count(row.raw.serverRequests) + QLatin1Char('/')
-              + QString::number(row.raw.completed));
+        print(rcell(QString::number(row.c), 4) + QLatin1Char(' ')
+              + rcell(fixed(row.pool.cpuMicrosPerRequest(), 1), 17)
+              + rcell(fixed(row.sync.cpuMicrosPerRequest(), 1), 7)
+              + rcell(fixed(row.raw.cpuMicrosPerRequest(), 1), 7) + rcell(perThousand(row.pool), 24)
+              + rcell(perThousand(row.sync), 6) + rcell(perThousand(row.raw), 6)
+              + rcell(QString::number(row.pool.clients), 13)
+              + rcell(QString::number(row.raw.clients), 5)
+              + rcell(QString::number(row.pool.failed + row.pool.poolErrors), 14)
+              + rcell(QString::number(row.sync.failed + row.sync.poolErrors), 6)
+              + rcell(QString::number(row.raw.failed), 5));
     }
-    print(QStringLiteral("   (nginx counts warm-up and drain too; \"counted\" is the measured "
-                         "window only)"));
+    print(QStringLiteral("   (CPU: this process only, nginx excluded; connections and requests "
+                         "counted by nginx's stub_status)"));
     print(QString());
     return rows;
 }
@@ -860,7 +941,8 @@ quint64 idealAdmissions(const LimiterPlan &plan, qint64 durationNs)
         const qint64 next = decision.at.count();
         if (next - start >= durationNs)
             return admitted;
-        clock.advance(std::chrono::nanoseconds(std::max<qint64>(1, next - clock.monotonic().count())));
+        clock.advance(
+            std::chrono::nanoseconds(std::max<qint64>(1, next - clock.monotonic().count())));
     }
 }
 
@@ -878,8 +960,8 @@ qint64 maxInWindow(const std::vector<qint64> &sortedMs, qint64 windowMs)
     return best;
 }
 
-std::optional<QJsonObject> benchLimiter(const Nginx &nginx, const LimiterPlan &plan,
-                                        QList<Goal> &goals)
+std::optional<QJsonObject>
+benchLimiter(const Nginx &nginx, const LimiterPlan &plan, QList<Goal> &goals)
 {
     const double ratePerSecond = plan.perMinute / 60.0;
     print(QStringLiteral("== 2. Rate limiter: api limited to %1 requests/min (burst %2), %3 callers"
@@ -909,19 +991,21 @@ std::optional<QJsonObject> benchLimiter(const Nginx &nginx, const LimiterPlan &p
     bool throttledMidRun = false;
     int queuedMidRun = 0;
     http::HttpPoolStats stats;
+    qint64 runNs = 0;
     {
-        PoolLoad load(*pool, HttpRequest::get(nginx.url(QStringLiteral("/limited")), api), window);
+        PoolLoad load(*pool, HttpRequest::get(nginx.url(QStringLiteral("/limited")), api), window,
+                      Continuation::Context);
         QTimer::singleShot(plan.duration / 2, [&] {
             const http::HttpPoolStats mid = pool->stats();
             throttledMidRun = mid.rateLimitedApis.contains(api);
             queuedMidRun = mid.queued;
         });
         load.run(plan.callers, plan.duration); // stops at the end, with callers still queued
+        runNs = nowNs() - window.startNs;
         stats = pool->stats();
         pool.reset(); // the queued rest fail with `shutdown` (outside the window)
         QCoreApplication::processEvents();
     }
-    const qint64 runNs = nowNs() - window.startNs;
     const double runSeconds = double(runNs) / 1e9;
 
     QFile log(nginx.limitedLogPath());
@@ -936,7 +1020,9 @@ std::optional<QJsonObject> benchLimiter(const Nginx &nginx, const LimiterPlan &p
     }
     std::sort(arrivalsMs.begin(), arrivalsMs.end());
     if (arrivalsMs.size() < 3) {
-        print(QStringLiteral("   FAILED: %1 arrivals logged in %2").arg(arrivalsMs.size()).arg(log.fileName()));
+        print(QStringLiteral("   FAILED: %1 arrivals logged in %2")
+                  .arg(arrivalsMs.size())
+                  .arg(log.fileName()));
         return std::nullopt;
     }
     quint64 attempts = 0;
@@ -950,8 +1036,8 @@ std::optional<QJsonObject> benchLimiter(const Nginx &nginx, const LimiterPlan &p
     const quint64 ideal = idealAdmissions(plan, runNs);
     // Arrivals in the first 50 ms: the burst NORMAL traffic may use (the rest is reserved).
     const qint64 firstMs = arrivalsMs.front();
-    const qint64 burstSeen = qint64(
-        std::count_if(arrivalsMs.begin(), arrivalsMs.end(), [&](qint64 t) { return t - firstMs < 50; }));
+    const qint64 burstSeen = qint64(std::count_if(arrivalsMs.begin(), arrivalsMs.end(),
+                                                  [&](qint64 t) { return t - firstMs < 50; }));
     // Long-run rate over the steady part (after the first second, so the burst is excluded).
     std::vector<qint64> steady;
     std::copy_if(arrivalsMs.begin(), arrivalsMs.end(), std::back_inserter(steady),
@@ -962,8 +1048,8 @@ std::optional<QJsonObject> benchLimiter(const Nginx &nginx, const LimiterPlan &p
     const double rateError = measuredRate / ratePerSecond - 1.0;
 
     // Every window length: the most arrivals in any [t, t + w) against burst + rate * w.
-    const QList<qint64> windowsMs{100, 500, 1000, 2000, 5000, 10'000,
-                                  qint64(std::llround(runSeconds * 1000.0))};
+    const QList<qint64> windowsMs{
+        100, 500, 1000, 2000, 5000, 10'000, qint64(std::llround(runSeconds * 1000.0))};
     QJsonArray windowJson;
     double worstExcess = -1e9;
     QStringList windowText;
@@ -971,7 +1057,12 @@ std::optional<QJsonObject> benchLimiter(const Nginx &nginx, const LimiterPlan &p
         const qint64 most = maxInWindow(arrivalsMs, w);
         const double limit = plan.burst + ratePerSecond * double(w) / 1000.0;
         worstExcess = std::max(worstExcess, double(most) - limit);
-        windowText.append(QStringLiteral("%1 s: %2/%3").arg(fixed(double(w) / 1000.0, 1)).arg(most).arg(fixed(limit, 1)));
+        const bool whole = w == windowsMs.last();
+        windowText.append(QStringLiteral("%1%2 s: %3/%4")
+                              .arg(whole ? QStringLiteral("T=") : QString(),
+                                   fixed(double(w) / 1000.0, whole ? 2 : 1))
+                              .arg(most)
+                              .arg(fixed(limit, 1)));
         windowJson.append(QJsonObject{{QStringLiteral("window_ms"), w},
                                       {QStringLiteral("max_admitted"), most},
                                       {QStringLiteral("bound"), limit}});
@@ -994,11 +1085,13 @@ std::optional<QJsonObject> benchLimiter(const Nginx &nginx, const LimiterPlan &p
               .arg(ideal)
               .arg(attempts)
               .arg(passMiss(double(admitted) <= bound)));
-    print(QStringLiteral("   max in any window (admitted/bound)  ") + windowText.join(QStringLiteral("  "))
-          + QStringLiteral("   ") + passMiss(boundGoal.pass));
-    print(QStringLiteral("   long-run rate (after the 1st s) %1/s vs limit %2/s: %3 %   goal +-1 % %4")
-              .arg(fixed(measuredRate, 4), fixed(ratePerSecond, 4),
-                   fixed(rateError * 100.0, 3), passMiss(rateGoal.pass)));
+    print(QStringLiteral("   max in any window (admitted/bound)  ")
+          + windowText.join(QStringLiteral("  ")) + QStringLiteral("   ")
+          + passMiss(boundGoal.pass));
+    print(QStringLiteral(
+              "   long-run rate (after the 1st s) %1/s vs limit %2/s: %3 %   goal +-1 % %4")
+              .arg(fixed(measuredRate, 4), fixed(ratePerSecond, 4), fixed(rateError * 100.0, 3),
+                   passMiss(rateGoal.pass)));
     print(QStringLiteral("   burst used by NORMAL callers (first 50 ms) %1 of %2 (the rest is "
                          "reserved for CRITICAL/HIGH); callers' errors in the window %3; "
                          "mid-run: rate_limited_apis %4, %5 queued")
@@ -1008,33 +1101,36 @@ std::optional<QJsonObject> benchLimiter(const Nginx &nginx, const LimiterPlan &p
               .arg(throttledMidRun ? QStringLiteral("[limited]") : QStringLiteral("[]"))
               .arg(queuedMidRun));
     print(QString());
-    return QJsonObject{{QStringLiteral("per_minute"), plan.perMinute},
-                       {QStringLiteral("burst"), plan.burst},
-                       {QStringLiteral("callers"), plan.callers},
-                       {QStringLiteral("seconds"), runSeconds},
-                       {QStringLiteral("admitted"), admitted},
-                       {QStringLiteral("bound"), bound},
-                       {QStringLiteral("ideal_gcra"), qint64(ideal)},
-                       {QStringLiteral("pool_attempts"), qint64(attempts)},
-                       {QStringLiteral("client_ok_in_window"), qint64(window.completed.load())},
-                       {QStringLiteral("client_errors_in_window"), qint64(window.failed.load())},
-                       {QStringLiteral("burst_seen"), burstSeen},
-                       {QStringLiteral("measured_rate_per_s"), measuredRate},
-                       {QStringLiteral("limit_rate_per_s"), ratePerSecond},
-                       {QStringLiteral("rate_error"), rateError},
-                       {QStringLiteral("windows"), windowJson},
-                       {QStringLiteral("throttled_mid_run"), throttledMidRun},
-                       {QStringLiteral("queued_mid_run"), queuedMidRun},
-                       {QStringLiteral("goals"), QJsonArray{boundGoal.toJson(), rateGoal.toJson()}}};
+    return QJsonObject{
+        {QStringLiteral("per_minute"), plan.perMinute},
+        {QStringLiteral("burst"), plan.burst},
+        {QStringLiteral("callers"), plan.callers},
+        {QStringLiteral("seconds"), runSeconds},
+        {QStringLiteral("admitted"), admitted},
+        {QStringLiteral("bound"), bound},
+        {QStringLiteral("ideal_gcra"), qint64(ideal)},
+        {QStringLiteral("pool_attempts"), qint64(attempts)},
+        {QStringLiteral("client_ok_in_window"), qint64(window.completed.load())},
+        {QStringLiteral("client_errors_in_window"), qint64(window.failed.load())},
+        {QStringLiteral("burst_seen"), burstSeen},
+        {QStringLiteral("measured_rate_per_s"), measuredRate},
+        {QStringLiteral("limit_rate_per_s"), ratePerSecond},
+        {QStringLiteral("rate_error"), rateError},
+        {QStringLiteral("windows"), windowJson},
+        {QStringLiteral("throttled_mid_run"), throttledMidRun},
+        {QStringLiteral("queued_mid_run"), queuedMidRun},
+        {QStringLiteral("goals"), QJsonArray{boundGoal.toJson(), rateGoal.toJson()}}};
 }
 
-int benchMain(const QCommandLineParser &parser, const QCommandLineOption &jsonOption,
-              const QCommandLineOption &quickOption, const QCommandLineOption &secondsOption)
+int benchMain(const QCommandLineParser &parser,
+              const QCommandLineOption &jsonOption,
+              const QCommandLineOption &quickOption,
+              const QCommandLineOption &secondsOption)
 {
     const bool quick = parser.isSet(quickOption);
     RunPlan plan;
     plan.measure = quick ? 1000ms : 5000ms;
-    plan.warmup = quick ? 250ms : 500ms;
+    plan.warmup = quick ? 200ms : 300ms;
     if (parser.isSet(secondsOption)) {
         bool ok = false;
         const double seconds = parser.value(secondsOption).toDouble(&ok);
@@ -1047,8 +1143,8 @@ int benchMain(const QCommandLineParser &parser, const QCommandLineOption &jsonOp
     LimiterPlan limiterPlan;
     limiterPlan.duration = quick ? 10s : 30s;
 
-    const QString nginxBinary = findTool(QStringLiteral("nginx"),
-                                         {QStringLiteral("/usr/sbin"), QStringLiteral("/usr/local/sbin")});
+    const QString nginxBinary = findTool(
+        QStringLiteral("nginx"), {QStringLiteral("/usr/sbin"), QStringLiteral("/usr/local/sbin")});
     const QString wrkBinary = findTool(QStringLiteral("wrk"), {});
     if (nginxBinary.isEmpty()) {
         QTextStream(stderr) << "nginx not found (Debian package: nginx)\n";
@@ -1066,12 +1162,13 @@ int benchMain(const QCommandLineParser &parser, const QCommandLineOption &jsonOp
         return t;
     }();
     const QDateTime now = QDateTime::currentDateTimeUtc();
-    print(QStringLiteral("bench_http %1%2, %3, %4 hardware threads, Qt %5, nginx %6 (%7), wrk %8; %9")
-              .arg(QStringLiteral(OPSDECK_VERSION_STRING),
-                   quick ? QStringLiteral(" --quick") : QString(), now.toString(Qt::ISODateWithMs))
-              .arg(std::thread::hardware_concurrency())
-              .arg(QString::fromLatin1(qVersion()), nginx.version(), nginxBinary,
-                   wrkBinary.isEmpty() ? QStringLiteral("not found") : wrkBinary, loadText()));
+    print(
+        QStringLiteral("bench_http %1%2, %3, %4 hardware threads, Qt %5, nginx %6 (%7), wrk %8; %9")
+            .arg(QStringLiteral(OPSDECK_VERSION_STRING),
+                 quick ? QStringLiteral(" --quick") : QString(), now.toString(Qt::ISODateWithMs))
+            .arg(std::thread::hardware_concurrency())
+            .arg(QString::fromLatin1(qVersion()), nginx.version(), nginxBinary,
+                 wrkBinary.isEmpty() ? QStringLiteral("not found") : wrkBinary, loadText()));
     print(QString());
 
     QJsonObject document{
@@ -1144,8 +1241,8 @@ int main(int argc, char *argv[])
     QCoreApplication::setApplicationVersion(QStringLiteral(OPSDECK_VERSION_STRING));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(
-        QStringLiteral("OpsDeck HTTP pool benchmark against nginx on loopback (issue 4, point 8)."));
+    parser.setApplicationDescription(QStringLiteral(
+        "OpsDeck HTTP pool benchmark against nginx on loopback (issue 4, point 8)."));
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption jsonOption(QStringLiteral("json"),
