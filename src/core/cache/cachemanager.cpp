@@ -145,6 +145,13 @@ Status CacheManager::open()
             qCWarning(lcCache, "Disk tier unavailable, running memory-only: %s",
                       qUtf8Printable(opened.error().message));
         }
+        // The dependency graph is kept in memory: rebuild it from the disk tier, so removing a
+        // parent after a restart still removes its dependents from every tier.
+        const auto edges = m_disk->dependencyEdges();
+        for (const auto &[child, parents] : edges)
+            linkDependencies(child, parents);
+        if (!edges.isEmpty())
+            qCInfo(lcCache, "Dependency graph restored: %lld keys with parents", qlonglong(edges.size()));
     }
     auto *timer = new QTimer;
     timer->setTimerType(Qt::PreciseTimer);

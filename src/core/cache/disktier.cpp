@@ -248,11 +248,12 @@ public:
         SqliteStatement byTag;
         SqliteStatement allKeys;
         SqliteStatement expiryOf;
+        SqliteStatement withDependencies;
 
         void closeDb()
         {
             for (SqliteStatement *s :
-                 {&get, &prefixBounded, &prefixOpen, &byTag, &allKeys, &expiryOf})
+                 {&get, &prefixBounded, &prefixOpen, &byTag, &allKeys, &expiryOf, &withDependencies})
                 s->finalize();
             db.close(false); // the writer checkpoints; never delete -wal/-shm by name here
         }
@@ -272,6 +273,8 @@ public:
                                " JOIN entries e ON e.rowid = t.entry WHERE t.tag = ?1");
             allKeys = db.prepare("SELECT key FROM entries ORDER BY key");
             expiryOf = db.prepare("SELECT expires_at FROM entries WHERE key = ?1");
+            withDependencies = db.prepare("SELECT key, depends, expires_at FROM entries"
+                                          " WHERE depends IS NOT NULL");
         }
 
         std::optional<Found> lookup(const QByteArray &key)
@@ -317,6 +320,17 @@ public:
                     keys.append(byTag.blob(0));
             }
             return keys;
+        }
+
+        QList<QPair<QByteArray, QList<QByteArray>>> dependencyEdges(qint64 now)
+        {
+            StatementScope scope(withDependencies);
+            QList<QPair<QByteArray, QList<QByteArray>>> edges;
+            while (withDependencies.step()) {
+                if (!expiredAt(withDependencies.int64(2), now))
+                    edges.append({withDependencies.blob(0), decodeList(withDependencies.blob(1))});
+            }
+            return edges;
         }
 
         QList<QByteArray> keysMatching(const QRegularExpression &re, qsizetype fetch, qint64 now)
@@ -591,6 +605,15 @@ public:
         }
         return merge(stored, view, now, -1,
                      [&tag](const Pending &p) { return p.entry.tags.contains(tag); });
+    }
+
+    QList<QPair<QByteArray, QList<QByteArray>>> dependencyEdges()
+    {
+        if (!m_running.load() || !m_available.load())
+            return {};
+        const qint64 now = m_clock.wallMsecs();
+        return readBlocking<QList<QPair<QByteArray, QList<QByteArray>>>>(
+            [&](Reader &r) { return r.dependencyEdges(now); }, {});
     }
 
     QList<QByteArray> keysMatching(const QRegularExpression &re, int limit)
@@ -2239,6 +2262,11 @@ QList<QByteArray> DiskTier::keysWithTag(const QByteArray &tag)
 QList<QByteArray> DiskTier::keysMatching(const QRegularExpression &anchoredRegex, int limit)
 {
     return m_impl->keysMatching(anchoredRegex, limit);
+}
+
+QList<QPair<QByteArray, QList<QByteArray>>> DiskTier::dependencyEdges()
+{
+    return m_impl->dependencyEdges();
 }
 
 int DiskTier::expireDue()

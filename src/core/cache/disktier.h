@@ -117,6 +117,9 @@ public:
 
     // Deletes committed rows whose wall expiry has passed (expires_at index); blocks until the
     // writer has done it and returns how many.
+    // Every stored (key, dependsOn) pair with dependencies, read once at open so the cache's
+    // dependency graph survives a restart (committed rows only; call before writing).
+    QList<QPair<QByteArray, QList<QByteArray>>> dependencyEdges();
     int expireDue();
     // Resolves when everything queued before the call is committed (at once when not open).
     // Continuations without a context run on the writer thread: never block there.

@@ -450,6 +450,22 @@ private Q_SLOTS:
         QVERIFY(!cache->get("keep"));
     }
 
+    void dependenciesSurviveARestart()
+    {
+        {
+            auto cache = make(settings());
+            QVERIFY(cache->set("parent", "p").has_value());
+            QVERIFY(cache->set("child", "c", SetOptions().withDependsOn({"parent"})).has_value());
+            QVERIFY(cache->set("grandchild", "g", SetOptions().withDependsOn({"child"})).has_value());
+            cache->stop();
+        }
+        auto cache = make(settings());
+        QCOMPARE(cache->dependents("parent"), QList<QByteArray>{"child"});
+        QCOMPARE(cache->remove("parent"), 3);
+        QVERIFY(!cache->get("child"));
+        QVERIFY(!cache->get("grandchild"));
+    }
+
     void maintenanceReclaimsExpiredInOneTick()
     {
         auto cache = make(settings(false));
