@@ -326,21 +326,26 @@ Status CacheManager::setMany(const QList<QPair<QByteArray, QByteArray>> &items,
     return ok();
 }
 
+void CacheManager::unlinkFromParentsLocked(const QByteArray &key)
+{
+    const auto parents = m_dependencies.find(key);
+    if (parents == m_dependencies.end())
+        return;
+    for (const QByteArray &parent : std::as_const(*parents)) {
+        auto siblings = m_dependents.find(parent);
+        if (siblings != m_dependents.end()) {
+            siblings->remove(key);
+            if (siblings->isEmpty())
+                m_dependents.erase(siblings);
+        }
+    }
+    m_dependencies.erase(parents);
+}
+
 void CacheManager::linkDependencies(const QByteArray &key, const QList<QByteArray> &parents)
 {
     QMutexLocker lock(&m_graphMutex);
-    // A new value replaces the key's old edges.
-    if (auto old = m_dependencies.find(key); old != m_dependencies.end()) {
-        for (const QByteArray &parent : std::as_const(*old)) {
-            auto children = m_dependents.find(parent);
-            if (children != m_dependents.end()) {
-                children->remove(key);
-                if (children->isEmpty())
-                    m_dependents.erase(children);
-            }
-        }
-        m_dependencies.erase(old);
-    }
+    unlinkFromParentsLocked(key); // a new value replaces the key's old edges
     if (parents.isEmpty())
         return;
     QSet<QByteArray> &mine = m_dependencies[key];
@@ -394,17 +399,7 @@ int CacheManager::removeCascade(const QList<QByteArray> &roots, Level level)
         QMutexLocker lock(&m_graphMutex);
         for (const QByteArray &key : std::as_const(queue)) {
             m_dependents.remove(key);
-            if (auto parents = m_dependencies.find(key); parents != m_dependencies.end()) {
-                for (const QByteArray &parent : std::as_const(*parents)) {
-                    auto siblings = m_dependents.find(parent);
-                    if (siblings != m_dependents.end()) {
-                        siblings->remove(key);
-                        if (siblings->isEmpty())
-                            m_dependents.erase(siblings);
-                    }
-                }
-                m_dependencies.erase(parents);
-            }
+            unlinkFromParentsLocked(key);
         }
     }
     {
@@ -690,6 +685,16 @@ void CacheManager::startLoad(const QByteArray &key,
 {
     ++m_misses;
     notifyAccess(key, false);
+    runLoader(key, flight, std::move(loader), ttlSeconds);
+}
+
+// Calls the loader once and finishes the flight with whatever it gives: a value, an error, an
+// exception, a cancellation or no future at all.
+void CacheManager::runLoader(const QByteArray &key,
+                             const std::shared_ptr<Flight> &flight,
+                             Loader loader,
+                             double ttlSeconds)
+{
     ++m_loads;
     QFuture<Result<QByteArray>> loading;
     try {
@@ -784,24 +789,7 @@ QFuture<Result<QByteArray>> CacheManager::refresh(const QByteArray &key)
         flight->future = flight->promise.future();
         m_flights.insert(key, flight);
     }
-    ++m_loads;
-    QFuture<Result<QByteArray>> loading = known.loader();
-    const double ttlSeconds = known.ttlSeconds;
-    loading
-        .then(QtFuture::Launch::Sync,
-              [this, key, flight, ttlSeconds](QFuture<Result<QByteArray>> done) {
-                  Result<QByteArray> result = fail(QStringLiteral("load_failed"),
-                                                   QStringLiteral("The loader gave no result."));
-                  if (done.resultCount() > 0)
-                      result = done.result();
-                  finishFlight(key, flight, std::move(result), ttlSeconds);
-              })
-        .onCanceled([this, key, flight, ttlSeconds] {
-            finishFlight(
-                key, flight,
-                fail(QStringLiteral("load_cancelled"), QStringLiteral("The load was cancelled.")),
-                ttlSeconds);
-        });
+    runLoader(key, flight, known.loader, known.ttlSeconds);
     return flight->future;
 }
 

@@ -160,11 +160,15 @@ private:
     void store(const QByteArray &key, const QByteArray &value, double ttlSeconds,
                const QList<QByteArray> &tags, const QList<QByteArray> &dependsOn, Level level);
     void linkDependencies(const QByteArray &key, const QList<QByteArray> &parents);
+    // Drops the key's edges to its parents; m_graphMutex must be held.
+    void unlinkFromParentsLocked(const QByteArray &key);
     // Removes `roots` and their transitive dependents; returns the distinct keys removed.
     int removeCascade(const QList<QByteArray> &roots, Level level);
     void finishFlight(const QByteArray &key, const std::shared_ptr<Flight> &flight,
                       Result<QByteArray> result, double ttlSeconds);
     void startLoad(const QByteArray &key, const std::shared_ptr<Flight> &flight, Loader loader,
+                   double ttlSeconds);
+    void runLoader(const QByteArray &key, const std::shared_ptr<Flight> &flight, Loader loader,
                    double ttlSeconds);
     void notifyAccess(const QByteArray &key, bool hit);
     bool diskUsable() const;
