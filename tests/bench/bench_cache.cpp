@@ -6,6 +6,7 @@
 // Usage: bench_cache [--quick] [--json FILE] [--only hit,memory,disk]. Exit 0 when it ran (a
 // MISSed goal is reported, not an error), 2 on a usage error, 3 when it could not run a part.
 // Not a test: ctest never runs it; tests only check correctness (CONTRACTS.md).
+#include "benchsupport.h"
 #include "core/cache/disktier.h"
 #include "core/cache/memorytier.h"
 #include "core/perf/hitratiosimulator.h"
@@ -47,22 +48,12 @@ using namespace opsdeck::perf;
 using cache::Policy;
 using SteadyClock = std::chrono::steady_clock;
 
+using namespace opsdeck::bench;
+
 namespace {
 
 constexpr int kSchemaVersion = 1;
 constexpr quint32 kKeys = 10'000;
-
-QTextStream &out()
-{
-    static QTextStream stream(stdout);
-    return stream;
-}
-
-void print(const QString &line)
-{
-    out() << line << '\n';
-    out().flush();
-}
 
 double secondsSince(SteadyClock::time_point start)
 {
@@ -79,32 +70,6 @@ QString millions(double perSecond)
     return QString::number(perSecond / 1e6, 'f', 2) + QStringLiteral(" M");
 }
 
-QString passMiss(bool pass)
-{
-    return pass ? QStringLiteral("PASS") : QStringLiteral("MISS");
-}
-
-QJsonArray loadAverage()
-{
-    QFile file(QStringLiteral("/proc/loadavg"));
-    QJsonArray values;
-    if (!file.open(QIODevice::ReadOnly))
-        return values;
-    const QList<QByteArray> fields = file.readAll().split(' ');
-    for (int i = 0; i < 3 && i < fields.size(); ++i)
-        values.append(fields.at(i).toDouble());
-    return values;
-}
-
-QString loadText()
-{
-    const QJsonArray load = loadAverage();
-    QStringList parts;
-    for (const QJsonValue &v : load)
-        parts.append(QString::number(v.toDouble(), 'f', 2));
-    return QStringLiteral("load average ") + parts.join(QStringLiteral(" "));
-}
-
 double median(std::vector<double> values)
 {
     if (values.empty())
@@ -113,23 +78,6 @@ double median(std::vector<double> values)
     const size_t mid = values.size() / 2;
     return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2.0;
 }
-
-// One goal, printed beside its figure and collected for the JSON summary.
-struct Goal
-{
-    QString name;
-    QString target;
-    double value = 0.0;
-    bool pass = false;
-
-    QJsonObject toJson() const
-    {
-        return {{QStringLiteral("name"), name},
-                {QStringLiteral("target"), target},
-                {QStringLiteral("value"), value},
-                {QStringLiteral("pass"), pass}};
-    }
-};
 
 // Runs jobs on `workers` threads; each job writes only its own result slot.
 void runParallel(const std::vector<std::function<void()>> &jobs, int workers)
@@ -939,14 +887,7 @@ int main(int argc, char *argv[])
     document.insert(QStringLiteral("seconds"), total);
     document.insert(QStringLiteral("load_average_end"), loadAverage());
 
-    if (parser.isSet(jsonOption)) {
-        QFile file(parser.value(jsonOption));
-        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)
-            || file.write(QJsonDocument(document).toJson()) < 0) {
-            QTextStream(stderr) << "cannot write " << file.fileName() << ": " << file.errorString()
-                                << '\n';
-            return 3;
-        }
-    }
+    if (parser.isSet(jsonOption) && !writeJsonFile(parser.value(jsonOption), document))
+        return 3;
     return exitCode;
 }

@@ -15,6 +15,7 @@
 // Needs the Debian packages nginx and wrk at run time (wrk is optional: its column then says
 // n/a). Traffic goes to 127.0.0.1 only and every loop is bounded in time.
 // Not a test: ctest never runs it; tests only check correctness (CONTRACTS.md).
+#include "benchsupport.h"
 #include "core/http/httppool.h"
 #include "core/http/httppoolsettings.h"
 #include "core/http/httppoolstats.h"
@@ -88,28 +89,11 @@ const QByteArray kBody = QByteArrayLiteral("ok");
 // ---------------------------------------------------------------------------------------------
 // Output helpers
 
-QTextStream &out()
-{
-    static QTextStream stream(stdout);
-    return stream;
-}
-
-void print(const QString &line)
-{
-    out() << line << '\n';
-    out().flush();
-}
-
 qint64 nowNs()
 {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
-}
-
-QString passMiss(bool pass)
-{
-    return pass ? QStringLiteral("PASS") : QStringLiteral("MISS");
 }
 
 QString fixed(double value, int decimals)
@@ -131,43 +115,6 @@ QString rcell(const QString &text, int width)
 {
     return text.rightJustified(width, QLatin1Char(' '), true);
 }
-
-QJsonArray loadAverage()
-{
-    QFile file(QStringLiteral("/proc/loadavg"));
-    QJsonArray values;
-    if (!file.open(QIODevice::ReadOnly))
-        return values;
-    const QList<QByteArray> fields = file.readAll().split(' ');
-    for (int i = 0; i < 3 && i < fields.size(); ++i)
-        values.append(fields.at(i).toDouble());
-    return values;
-}
-
-QString loadText()
-{
-    QStringList parts;
-    for (const QJsonValue &v : loadAverage())
-        parts.append(fixed(v.toDouble(), 2));
-    return QStringLiteral("load average ") + parts.join(QLatin1Char(' '));
-}
-
-// One goal, printed beside its figure and collected for the JSON summary.
-struct Goal
-{
-    QString name;
-    QString target;
-    double value = 0.0;
-    bool pass = false;
-
-    QJsonObject toJson() const
-    {
-        return {{QStringLiteral("name"), name},
-                {QStringLiteral("target"), target},
-                {QStringLiteral("value"), value},
-                {QStringLiteral("pass"), pass}};
-    }
-};
 
 // Child processes die with us (SIGTERM lets nginx's master stop its worker too).
 void dieWithParent()
@@ -1218,15 +1165,8 @@ int benchMain(const QCommandLineParser &parser,
     document.insert(QStringLiteral("seconds"), total);
     document.insert(QStringLiteral("load_average_end"), loadAverage());
 
-    if (parser.isSet(jsonOption)) {
-        QFile file(parser.value(jsonOption));
-        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)
-            || file.write(QJsonDocument(document).toJson()) < 0) {
-            QTextStream(stderr) << "cannot write " << file.fileName() << ": " << file.errorString()
-                                << '\n';
-            return 3;
-        }
-    }
+    if (parser.isSet(jsonOption) && !writeJsonFile(parser.value(jsonOption), document))
+        return 3;
     return exitCode;
 }
 
