@@ -54,6 +54,35 @@ bool isMinuteUsageHeader(QByteArrayView name)
 
 } // namespace
 
+class HttpDispatcher::Section final
+{
+public:
+    explicit Section(HttpDispatcher &dispatcher)
+        : m_dispatcher(dispatcher)
+    {
+        m_dispatcher.m_mutex.lock();
+    }
+    Q_DISABLE_COPY_MOVE(Section)
+    ~Section()
+    {
+        std::vector<LocalJob> jobs;
+        std::vector<Completion> completions;
+        jobs.swap(m_dispatcher.m_localJobs);
+        completions.swap(m_dispatcher.m_completions);
+        m_dispatcher.m_mutex.unlock();
+        // The network first, then the continuations (which may submit again).
+        for (auto &[worker, job] : jobs)
+            worker->startAttempt(std::move(job));
+        for (auto &[pending, result] : completions) {
+            pending->promise.addResult(std::move(result));
+            pending->promise.finish();
+        }
+    }
+
+private:
+    HttpDispatcher &m_dispatcher;
+};
+
 HttpDispatcher::Api::Api(QString apiName, const HttpPoolSettings &settings, const Clock &clock)
     : name(std::move(apiName))
     , breaker(settings.breaker, clock)
@@ -89,10 +118,7 @@ HttpDispatcher::HttpDispatcher(HttpPoolSettings settings,
 {
     m_wake->setSingleShot(true);
     m_wake->setTimerType(Qt::PreciseTimer);
-    connect(m_wake, &QTimer::timeout, this, [this] {
-        m_wakeAtNs = -1;
-        pump();
-    });
+    connect(m_wake, &QTimer::timeout, this, &HttpDispatcher::onWake);
 }
 
 HttpDispatcher::~HttpDispatcher() = default;
@@ -104,8 +130,16 @@ qint64 HttpDispatcher::now() const
 
 void HttpDispatcher::start()
 {
+    const Section section(*this);
     resizeWorkers();
     publishGauges(now());
+}
+
+void HttpDispatcher::onWake()
+{
+    const Section section(*this);
+    m_wakeAtNs = -1;
+    pump();
 }
 
 HttpDispatcher::Api &HttpDispatcher::apiFor(const QString &name)
@@ -133,6 +167,7 @@ void HttpDispatcher::configureLimiter(Api &api, double perMinute, std::optional<
 
 void HttpDispatcher::setApiLimit(const QString &api, std::optional<RateLimiter::Limits> limits)
 {
+    const Section section(*this);
     Api &state = apiFor(api);
     if (!limits) {
         state.limiter.reset();
@@ -146,6 +181,12 @@ void HttpDispatcher::setApiLimit(const QString &api, std::optional<RateLimiter::
 
 void HttpDispatcher::setPoolSize(int size)
 {
+    const Section section(*this);
+    applyPoolSize(size);
+}
+
+void HttpDispatcher::applyPoolSize(int size)
+{
     if (m_shuttingDown)
         return;
     m_poolSize = std::max(1, size);
@@ -156,14 +197,22 @@ void HttpDispatcher::setPoolSize(int size)
 
 void HttpDispatcher::applyConfig(const HttpConfig &config)
 {
+    const Section section(*this);
     m_settings.apply(config);
     m_retryPolicy = RetryPolicy(m_settings.retry, m_settings.random);
-    setPoolSize(m_settings.poolSize);
+    applyPoolSize(m_settings.poolSize);
 }
 
 // --- Requests -------------------------------------------------------------------------------
 
 void HttpDispatcher::submit(PendingPtr pending)
+{
+    const Section section(*this);
+    accept(pending);
+    pump();
+}
+
+void HttpDispatcher::accept(const PendingPtr &pending)
 {
     pending->id = ++m_nextId;
     pending->api = pending->request.effectiveApiName();
@@ -219,7 +268,6 @@ void HttpDispatcher::submit(PendingPtr pending)
         }
     }
     enqueue(api, pending);
-    pump();
 }
 
 void HttpDispatcher::enqueue(Api &api, const PendingPtr &pending)
@@ -437,14 +485,21 @@ bool HttpDispatcher::dispatch(Api &api, const PendingPtr &pending, qint64 t, qin
     job.body = pending->request.body;
     job.timeout = std::chrono::nanoseconds(timeout);
     job.timeoutIsDeadline = timeoutIsDeadline;
-    HttpWorker *worker = slot->worker;
-    QMetaObject::invokeMethod(
-        worker, [worker, job = std::move(job)]() mutable { worker->startAttempt(std::move(job)); },
-        Qt::QueuedConnection);
+    if (slot->thread == QThread::currentThread())
+        m_localJobs.emplace_back(slot->worker, std::move(job)); // no hop: sent after the Section
+    else
+        slot->worker->post(std::move(job));
     return true;
 }
 
-void HttpDispatcher::onAttemptFinished(HttpAttemptOutcome outcome)
+void HttpDispatcher::deliver(HttpAttemptOutcome outcome)
+{
+    const Section section(*this);
+    handleOutcome(std::move(outcome));
+    pump();
+}
+
+void HttpDispatcher::handleOutcome(HttpAttemptOutcome outcome)
 {
     const auto it = m_inFlight.find(outcome.requestId);
     if (it == m_inFlight.end())
@@ -509,7 +564,6 @@ void HttpDispatcher::onAttemptFinished(HttpAttemptOutcome outcome)
 
     if (pending->promise.isCanceled()) {
         finishWithError(pending, HttpErrorKind::Cancelled, QStringLiteral("cancelled"));
-        pump();
         return;
     }
 
@@ -549,7 +603,6 @@ void HttpDispatcher::onAttemptFinished(HttpAttemptOutcome outcome)
         delay(api, pending, t + decision.delay.count());
         break;
     }
-    pump();
 }
 
 void HttpDispatcher::observeUsageHeaders(Api &api,
@@ -634,8 +687,7 @@ void HttpDispatcher::finish(const PendingPtr &pending, Result<HttpResponse> resu
     const HttpErrorKind kind = result ? result->errorKind : httpErrorKindOf(result.error());
     m_stats.requestFinished(pending->api, failed, kind,
                             std::chrono::nanoseconds(now() - pending->createdNs));
-    pending->promise.addResult(std::move(result));
-    pending->promise.finish();
+    m_completions.emplace_back(pending, std::move(result)); // resolved after the Section
 }
 
 // --- Workers --------------------------------------------------------------------------------
@@ -680,11 +732,10 @@ void HttpDispatcher::spawnWorker()
     slot->index = index;
     slot->thread = new QThread;
     slot->thread->setObjectName(QStringLiteral("http-%1").arg(index));
+    slot->thread->moveToThread(thread()); // reaped and deleted there, whoever spawned it
     slot->worker = new HttpWorker(index, m_settings.useSystemProxy, [this](HttpAttemptOutcome o) {
         // Worker thread: hand the outcome to the dispatcher thread.
-        QMetaObject::invokeMethod(
-            this, [this, o = std::move(o)]() mutable { onAttemptFinished(std::move(o)); },
-            Qt::QueuedConnection);
+        deliver(std::move(o)); // in the worker thread: no hop
     });
     slot->worker->moveToThread(slot->thread);
     connect(slot->thread, &QThread::finished, slot->worker, &QObject::deleteLater);
@@ -716,14 +767,17 @@ void HttpDispatcher::stopWorker(WorkerSlot &slot)
 
 void HttpDispatcher::reapWorker(QThread *thread)
 {
-    const auto it = std::find_if(m_workers.begin(), m_workers.end(),
-                                 [thread](const auto &slot) { return slot->thread == thread; });
-    if (it == m_workers.end())
-        return;
+    {
+        const Section section(*this);
+        const auto it = std::find_if(m_workers.begin(), m_workers.end(),
+                                     [thread](const auto &slot) { return slot->thread == thread; });
+        if (it == m_workers.end())
+            return; // shutdown() took it
+        m_workers.erase(it);
+        publishGauges(now());
+    }
     thread->wait();
     delete thread;
-    m_workers.erase(it);
-    publishGauges(now());
 }
 
 HttpDispatcher::WorkerSlot *HttpDispatcher::pickWorker()
@@ -751,29 +805,38 @@ HttpDispatcher::WorkerSlot *HttpDispatcher::slotByIndex(int index)
 
 void HttpDispatcher::shutdown()
 {
-    if (m_shuttingDown)
-        return;
-    m_shuttingDown = true;
-    m_wake->stop();
-    // Join the workers first: no outcome can arrive while the rest is failed.
-    for (auto &slot : m_workers) {
-        disconnect(slot->thread, nullptr, this, nullptr);
-        if (!slot->stopping) {
-            slot->stopping = true;
-            HttpWorker *worker = slot->worker;
-            QMetaObject::invokeMethod(
-                worker,
-                [worker] {
-                    worker->shutdown();
-                    worker->thread()->quit();
-                },
-                Qt::QueuedConnection);
+    std::vector<QThread *> threads;
+    {
+        const Section section(*this);
+        if (m_shuttingDown)
+            return;
+        m_shuttingDown = true;
+        m_wake->stop();
+        m_wakeAtNs = -1;
+        for (auto &slot : m_workers) {
+            disconnect(slot->thread, nullptr, this, nullptr);
+            if (!slot->stopping) {
+                slot->stopping = true;
+                HttpWorker *worker = slot->worker;
+                QMetaObject::invokeMethod(
+                    worker,
+                    [worker] {
+                        worker->shutdown();
+                        worker->thread()->quit();
+                    },
+                    Qt::QueuedConnection);
+            }
+            threads.push_back(slot->thread);
         }
     }
-    for (auto &slot : m_workers) {
-        slot->thread->wait();
-        delete slot->thread;
-    }
+    // Joined outside the mutex: a worker may be delivering an outcome right now. Nothing is
+    // dispatched any more (pump() is off), so after this no outcome can arrive.
+    for (QThread *thread : threads)
+        thread->wait();
+
+    const Section section(*this);
+    for (QThread *thread : threads)
+        delete thread;
     m_workers.clear();
 
     const QString message = QStringLiteral("the HTTP pool shut down");
@@ -802,6 +865,15 @@ void HttpDispatcher::armWakeTimer(qint64 t, qint64 limiterWakeNs)
         next = std::min(next, m_deadlines.begin()->first);
     if (!m_delayed.empty())
         next = std::min(next, m_delayed.begin()->first);
+    if (QThread::currentThread() != thread()) {
+        // The timer belongs to the dispatcher thread: ask it to pump (and so re-arm) only when
+        // it would otherwise wake too late. An early or needless wake-up just pumps.
+        if (next == kNever || (m_wakeAtNs >= 0 && m_wakeAtNs <= next))
+            return;
+        m_wakeAtNs = next;
+        QMetaObject::invokeMethod(this, &HttpDispatcher::onWake, Qt::QueuedConnection);
+        return;
+    }
     if (next == kNever) {
         m_wake->stop();
         m_wakeAtNs = -1;

@@ -1,12 +1,18 @@
-// HttpDispatcher: the HTTP pool's brain. Lives in the pool's "http-dispatch" thread and is only
-// ever called there (HttpPool posts every call as a queued invocation); it owns, single-threaded:
+// HttpDispatcher: the HTTP pool's brain. It owns:
 // - the global in-flight limit (exactly poolSize attempts on the wire; the rest queue),
 // - per api: priority lanes (CRITICAL first, FIFO within a lane), the RateLimiter, the
 //   CircuitBreaker, the RetryBudget and 429 pauses,
 // - retries with backoff, per-attempt and overall deadlines (one Qt::PreciseTimer wakes it for the
 //   next limiter slot, backoff end or deadline: nothing sleeps, nothing polls),
 // - the worker threads: W = max(2, ceil(poolSize / 6)) HttpWorkers, added or retired live.
-// Futures resolve from this thread. It is not thread-safe and not public API: use HttpPool.
+// All of that state sits behind one mutex, and every entry point runs in the caller's thread: a
+// request is taken in (and usually sent to its worker) by the thread that asks, an attempt's
+// outcome is handled by the worker thread that saw it. So a request costs two thread hops (to
+// its worker; the future's continuation back), not four. Promises are resolved, and attempts for
+// the current thread's own worker started, only after the mutex is released, so continuations
+// (Launch::Sync ones included) may call back in. The QObject itself lives in the pool's
+// "http-dispatch" thread, which only runs the wake timer and reaps retired workers.
+// Not public API: use HttpPool.
 #pragma once
 
 #include "core/http/circuitbreaker.h"
@@ -20,6 +26,7 @@
 #include "core/support/clock.h"
 #include "core/support/result.h"
 
+#include <QtCore/QMutex>
 #include <QtCore/QObject>
 #include <QtCore/QPromise>
 #include <QtNetwork/QNetworkRequest>
@@ -30,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 QT_BEGIN_NAMESPACE
@@ -60,7 +68,7 @@ public:
         QPromise<Result<HttpResponse>> promise;
         qint64 createdNs = 0;
 
-        // Owned by the dispatcher from submit() on.
+        // Owned by the dispatcher (under its mutex) from submit() on.
         quint64 id = 0;
         QString api;
         QByteArray method;
@@ -80,17 +88,24 @@ public:
     HttpDispatcher(HttpPoolSettings settings, const Clock &clock, HttpStatsRecorder &stats);
     ~HttpDispatcher() override;
 
-    // All of these run in the dispatcher thread.
+    // Thread-safe; each takes effect before it returns.
     void start(); // spawns the first workers
-    void submit(opsdeck::http::HttpDispatcher::PendingPtr pending);
+    void submit(PendingPtr pending);
     void setPoolSize(int size);
     void applyConfig(const opsdeck::HttpConfig &config);
     // nullopt removes the api's limiter.
     void setApiLimit(const QString &api, std::optional<RateLimiter::Limits> limits);
-    // Fails everything pending with `shutdown` and joins the workers. Nothing works after it.
+    // Dispatcher thread. Fails everything pending with `shutdown` and joins the workers.
+    // Nothing works after it.
     void shutdown();
 
 private:
+    // Holds the mutex; on leaving, releases it, then starts the attempts queued for the current
+    // thread's worker and resolves the promises finished meanwhile.
+    class Section;
+    using Completion = std::pair<PendingPtr, Result<HttpResponse>>;
+    using LocalJob = std::pair<HttpWorker *, HttpAttemptJob>;
+
     struct Api
     {
         Api(QString apiName, const HttpPoolSettings &settings, const Clock &clock);
@@ -124,13 +139,17 @@ private:
     Api &apiFor(const QString &name);
     void configureLimiter(Api &api, double perMinute, std::optional<double> burst);
 
+    void accept(const PendingPtr &pending);
+    void deliver(HttpAttemptOutcome outcome); // worker thread
+    void handleOutcome(HttpAttemptOutcome outcome);
+    void applyPoolSize(int size);
+    void onWake(); // dispatcher thread
     void pump();
     PendingPtr readyHead(Api &api, qint64 now, qint64 &nextWake);
     // When the api's pause and limiter let `pending` go (with aheadWeight queued before it).
     qint64 readyAtFor(const Api &api, const Pending &pending, double aheadWeight = 0.0) const;
     // False when the limiter refused after all (nextWake then says when to try again).
     bool dispatch(Api &api, const PendingPtr &pending, qint64 now, qint64 &nextWake);
-    void onAttemptFinished(opsdeck::http::HttpAttemptOutcome outcome);
     void observeUsageHeaders(Api &api, const Pending &pending, const HttpAttemptOutcome &outcome);
 
     void enqueue(Api &api, const PendingPtr &pending);
@@ -155,12 +174,16 @@ private:
     void armWakeTimer(qint64 nowNs, qint64 limiterWakeNs);
     void publishGauges(qint64 nowNs);
 
+    mutable QMutex m_mutex; // guards everything below but the constants
+    std::vector<Completion> m_completions; // resolved when the Section ends
+    std::vector<LocalJob> m_localJobs;     // started when the Section ends
+
     HttpPoolSettings m_settings;
     RetryPolicy m_retryPolicy;
     const Clock &m_clock;
     HttpStatsRecorder &m_stats;
-    QTimer *m_wake = nullptr;
-    qint64 m_wakeAtNs = -1;
+    QTimer *m_wake = nullptr; // lives in the dispatcher thread
+    qint64 m_wakeAtNs = -1;   // when it is armed (or asked to be) for; -1: not armed
 
     std::map<QString, std::unique_ptr<Api>> m_apis;
     std::unordered_map<quint64, PendingPtr> m_inFlight;

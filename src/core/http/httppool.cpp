@@ -43,33 +43,23 @@ QFuture<Result<HttpResponse>> HttpPool::request(HttpRequest request)
     pending->createdNs = m_clock.monotonic().count();
     pending->promise.start();
     QFuture<Result<HttpResponse>> future = pending->promise.future();
-    HttpDispatcher *dispatcher = m_dispatcher;
-    QMetaObject::invokeMethod(
-        dispatcher, [dispatcher, pending] { dispatcher->submit(pending); }, Qt::QueuedConnection);
+    m_dispatcher->submit(std::move(pending)); // thread-safe: taken in right here
     return future;
 }
 
 void HttpPool::setPoolSize(int size)
 {
-    HttpDispatcher *dispatcher = m_dispatcher;
-    QMetaObject::invokeMethod(
-        dispatcher, [dispatcher, size] { dispatcher->setPoolSize(size); }, Qt::QueuedConnection);
+    m_dispatcher->setPoolSize(size);
 }
 
 void HttpPool::applyConfig(const HttpConfig &config)
 {
-    HttpDispatcher *dispatcher = m_dispatcher;
-    QMetaObject::invokeMethod(
-        dispatcher, [dispatcher, config] { dispatcher->applyConfig(config); },
-        Qt::QueuedConnection);
+    m_dispatcher->applyConfig(config);
 }
 
 void HttpPool::setApiLimit(const QString &api, std::optional<RateLimiter::Limits> limits)
 {
-    HttpDispatcher *dispatcher = m_dispatcher;
-    QMetaObject::invokeMethod(
-        dispatcher, [dispatcher, api, limits] { dispatcher->setApiLimit(api, limits); },
-        Qt::QueuedConnection);
+    m_dispatcher->setApiLimit(api, limits);
 }
 
 HttpPoolStats HttpPool::stats() const

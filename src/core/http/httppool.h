@@ -1,13 +1,15 @@
 // HttpPool: the one way OpsDeck talks HTTP. request() is thread-safe and returns a future that
-// resolves (from the pool's own threads) with the response or a typed error; continue with
-// `future.then(context, ...)` so a dead receiver is never touched.
+// resolves (from the pool's worker threads, or the caller's when it fails at once) with the
+// response or a typed error; continue with `future.then(context, ...)` so a dead receiver is never
+// touched.
 //
 //     HttpRequest req = HttpRequest::get(url, u"binance"_s);
 //     req.rateLimit = 1200; // per minute
 //     pool.request(req).then(this, [this](const Result<HttpResponse> &r) { ... });
 //
-// It owns a dispatcher thread ("http-dispatch": queue, priority lanes, limiters, retries,
-// breakers, deadlines) and W = max(2, ceil(poolSize / 6)) worker threads ("http-1".."http-W"),
+// It owns the scheduling state (queue, priority lanes, limiters, retries, breakers, deadlines;
+// behind one mutex, run by the threads that submit and complete requests), a "http-dispatch"
+// thread for its wake timer, and W = max(2, ceil(poolSize / 6)) worker threads ("http-1".."http-W"),
 // each with its own QNetworkAccessManager, behind a global limit of exactly poolSize attempts in
 // flight. The pool size changes live (workers are added or retired). The object itself may live
 // in any thread; construct and destroy it in the same one (destruction fails every pending
@@ -46,10 +48,11 @@ public:
     Q_DISABLE_COPY_MOVE(HttpPool)
     ~HttpPool();
 
-    // Thread-safe. Never blocks; the future is already finished for an invalid request.
+    // Thread-safe. Never waits for the network (only for the pool's mutex, held for
+    // microseconds); the future is already finished for an invalid request.
     QFuture<Result<HttpResponse>> request(HttpRequest request);
 
-    // Thread-safe; applied in order with the requests submitted before and after the call.
+    // Thread-safe; in effect for every request submitted after the call returns.
     void setPoolSize(int size);
     // Live: pool size, timeout, retry count and delay (http_* keys of RuntimeConfig).
     void applyConfig(const HttpConfig &config);
@@ -65,7 +68,7 @@ private:
     const Clock &m_clock;
     std::unique_ptr<HttpStatsRecorder> m_stats;
     std::unique_ptr<QThread> m_thread;
-    HttpDispatcher *m_dispatcher = nullptr; // lives in m_thread; deleted there when it ends
+    HttpDispatcher *m_dispatcher = nullptr; // its QObject lives in m_thread; deleted there
 };
 
 } // namespace opsdeck::http

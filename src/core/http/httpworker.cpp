@@ -118,6 +118,21 @@ QNetworkReply *HttpWorker::send(const HttpAttemptJob &job)
     return m_nam->sendCustomRequest(job.request, method, job.body);
 }
 
+void HttpWorker::post(HttpAttemptJob job)
+{
+    if (m_inbox.push(std::move(job)))
+        QMetaObject::invokeMethod(
+            this, [this] { drainInbox(); }, Qt::QueuedConnection);
+}
+
+void HttpWorker::drainInbox()
+{
+    m_inbox.take(m_batch);
+    for (HttpAttemptJob &job : m_batch)
+        startAttempt(std::move(job));
+    m_batch.clear();
+}
+
 void HttpWorker::startAttempt(HttpAttemptJob job)
 {
     if (m_shutDown) {
@@ -216,6 +231,7 @@ void HttpWorker::onFinished(QNetworkReply *reply)
 void HttpWorker::shutdown()
 {
     m_shutDown = true;
+    drainInbox(); // attempts posted but not started are delivered as Shutdown
     std::vector<QNetworkReply *> replies;
     replies.reserve(m_active.size());
     for (auto &[reply, active] : m_active) {

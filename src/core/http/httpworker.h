@@ -1,6 +1,7 @@
 // HttpWorker: one "http-N" worker thread's QNetworkAccessManager and the attempts it is running.
 // It lives in its own QThread (the pool's dispatcher moves it there); every member function but
-// the constructor and index() runs in that thread, invoked queued by the dispatcher. It creates
+// the constructor, index() and post() runs in that thread, invoked queued by the dispatcher.
+// Attempts arrive through a BatchInbox, so a busy worker wakes once per batch of attempts. It creates
 // its QNAM in that thread on first use and deletes it in shutdown(), so the QNAM never touches
 // another thread. Each attempt has a total deadline (Qt::PreciseTimer, then abort), because
 // QNetworkRequest's transfer timeout only measures inactivity.
@@ -9,11 +10,13 @@
 
 #include "core/http/httpattempt.h"
 #include "core/http/httprequest.h"
+#include "core/support/batchinbox.h"
 
 #include <QtCore/QObject>
 
 #include <functional>
 #include <unordered_map>
+#include <vector>
 
 QT_BEGIN_NAMESPACE
 class QNetworkAccessManager;
@@ -38,6 +41,8 @@ public:
 
     // Worker thread. Creates the QNAM ahead of the first attempt (else the first attempt does).
     void prepare();
+    // Any thread: sends the attempt soon, in the worker thread.
+    void post(opsdeck::http::HttpAttemptJob job);
     // Worker thread. Sends the attempt now.
     void startAttempt(opsdeck::http::HttpAttemptJob job);
     // Worker thread. Aborts every running attempt (each is delivered with kind Shutdown) and
@@ -57,6 +62,7 @@ private:
         enum class End { None, TimedOut, Shutdown } end = End::None;
     };
 
+    void drainInbox();
     void ensureManager();
     QNetworkReply *send(const HttpAttemptJob &job);
     void onTimer(QNetworkReply *reply);
@@ -67,6 +73,8 @@ private:
     const Deliver m_deliver;
     QNetworkAccessManager *m_nam = nullptr; // child; created in the worker thread
     bool m_shutDown = false;
+    BatchInbox<HttpAttemptJob> m_inbox;
+    std::vector<HttpAttemptJob> m_batch; // drainInbox()'s buffer, kept for its capacity
     std::unordered_map<QNetworkReply *, Active> m_active;
 };
 

@@ -18,6 +18,8 @@
 #include <QtTest/QTest>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -147,6 +149,8 @@ private Q_SLOTS:
     void invalidRequestsFailAtOnce();
     void cancelledRequestIsNotSent();
     void destructionFailsPendingRequests();
+    void syncContinuationsMaySubmitAgain();
+    void apiLimitAppliesToTheNextRequest();
     void systemProxyIsHonoured();
 
 private:
@@ -857,6 +861,69 @@ void TestHttpPool::destructionFailsPendingRequests()
         QVERIFY(!future.result().has_value());
         QCOMPARE(future.result().error().code, u"shutdown"_s);
     }
+}
+
+// Results resolve in the caller's or a worker's thread once the pool's mutex is released, so a
+// continuation run synchronously there may call back into the pool (the load tester's closed
+// loop does). Four threads chain requests that way; the in-flight bound still holds.
+void TestHttpPool::syncContinuationsMaySubmitAgain()
+{
+    constexpr int kChains = 8;
+    constexpr int kLinks = 25;
+    m_server->addRule(FaultRule::delay(1).onPrefix("/chain"));
+    HttpPool pool(testSettings(3));
+    std::atomic<int> done{0};
+    std::atomic<int> failed{0};
+    std::function<void(int, int)> issue = [&](int chain, int link) {
+        pool.request(get(QStringLiteral("/chain/%1/%2").arg(chain).arg(link)))
+            .then(QtFuture::Launch::Sync, [&, chain, link](const Result<HttpResponse> &result) {
+                if (!result || result->status != 200)
+                    ++failed;
+                if (link + 1 < kLinks)
+                    issue(chain, link + 1);
+                else
+                    ++done;
+            });
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int chain = t; chain < kChains; chain += 4)
+                issue(chain, 0);
+        });
+    }
+    for (auto &thread : threads)
+        thread.join();
+    QTRY_COMPARE_WITH_TIMEOUT(done.load(), kChains, scaledMs(20'000));
+    QCOMPARE(failed.load(), 0);
+    QCOMPARE(m_server->requestCount(), kChains * kLinks);
+    QVERIFY(m_server->maxConcurrentRequests() <= 3);
+    QTRY_COMPARE(pool.stats().inFlight, 0);
+}
+
+// Settings take effect before the call returns: a limit set just before a burst of requests
+// holds for all of them (with 1 per second and a burst of 1, only the first fits a 300 ms
+// deadline; the rest fail at once as rate_limited).
+void TestHttpPool::apiLimitAppliesToTheNextRequest()
+{
+    HttpPool pool(testSettings(4));
+    RateLimiter::Limits limits;
+    limits.perMinute = 60;
+    limits.burst = 1;
+    pool.setApiLimit(u"slow-api"_s, limits);
+    QList<ResultFuture> futures;
+    for (int i = 0; i < 3; ++i) {
+        HttpRequest request = get(QStringLiteral("/lim/%1").arg(i), u"slow-api"_s);
+        request.deadline = 300ms;
+        futures.append(pool.request(request));
+    }
+    QVERIFY(waitAll(futures, scaledMs(5000)));
+    QVERIFY2(futures[0].result().has_value(), qPrintable(describe(futures[0].result())));
+    for (int i = 1; i < 3; ++i) {
+        QVERIFY(!futures[i].result().has_value());
+        QCOMPARE(futures[i].result().error().code, u"rate_limited"_s);
+    }
+    QCOMPARE(m_server->requestCount(), 1);
 }
 
 void TestHttpPool::systemProxyIsHonoured()
