@@ -132,7 +132,6 @@ void HttpDispatcher::start()
 {
     const Section section(*this);
     resizeWorkers();
-    publishGauges(now());
 }
 
 void HttpDispatcher::onWake()
@@ -378,7 +377,6 @@ void HttpDispatcher::pump()
             break;
     }
     armWakeTimer(t, nextWake);
-    publishGauges(t);
 }
 
 HttpDispatcher::PendingPtr HttpDispatcher::readyHead(Api &api, qint64 t, qint64 &nextWake)
@@ -560,7 +558,6 @@ void HttpDispatcher::handleOutcome(HttpAttemptOutcome outcome)
         }
     }
     pending->last = std::move(outcome);
-    publishGauges(t); // so stats agree with the breaker once the future resolves
 
     if (pending->promise.isCanceled()) {
         finishWithError(pending, HttpErrorKind::Cancelled, QStringLiteral("cancelled"));
@@ -774,7 +771,6 @@ void HttpDispatcher::reapWorker(QThread *thread)
         if (it == m_workers.end())
             return; // shutdown() took it
         m_workers.erase(it);
-        publishGauges(now());
     }
     thread->wait();
     delete thread;
@@ -853,7 +849,6 @@ void HttpDispatcher::shutdown()
     }
     for (auto &[name, api] : m_apis)
         failQueued(*api, HttpErrorKind::Shutdown, message);
-    publishGauges(now());
 }
 
 // --- Timer and gauges -----------------------------------------------------------------------
@@ -885,8 +880,10 @@ void HttpDispatcher::armWakeTimer(qint64 t, qint64 limiterWakeNs)
     m_wake->start(ceilMs(next - t));
 }
 
-void HttpDispatcher::publishGauges(qint64 t)
+HttpStatsRecorder::Gauges HttpDispatcher::gauges()
 {
+    const QMutexLocker lock(&m_mutex);
+    const qint64 t = now();
     HttpStatsRecorder::Gauges gauges;
     gauges.workers = activeWorkerCount();
     gauges.poolSize = m_poolSize;
@@ -911,7 +908,7 @@ void HttpDispatcher::publishGauges(qint64 t)
             gauge.waitingOnLimiter = readyAtFor(*api, *head) > std::max(t, now());
         gauges.apis.append(std::move(gauge));
     }
-    m_stats.publishGauges(std::move(gauges));
+    return gauges;
 }
 
 } // namespace opsdeck::http

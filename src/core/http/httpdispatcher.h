@@ -20,6 +20,7 @@
 #include "core/http/httppoolsettings.h"
 #include "core/http/httprequest.h"
 #include "core/http/httpresponse.h"
+#include "core/http/httpstatsrecorder.h"
 #include "core/http/ratelimiter.h"
 #include "core/http/retrybudget.h"
 #include "core/http/retrypolicy.h"
@@ -47,7 +48,6 @@ QT_END_NAMESPACE
 
 namespace opsdeck::http {
 
-class HttpStatsRecorder;
 class HttpWorker;
 
 class HttpDispatcher final : public QObject
@@ -95,6 +95,9 @@ public:
     void applyConfig(const opsdeck::HttpConfig &config);
     // nullopt removes the api's limiter.
     void setApiLimit(const QString &api, std::optional<RateLimiter::Limits> limits);
+    // Thread-safe: the gauges as they are now (computed on demand, so a request never pays for
+    // them and they always agree with the futures already resolved).
+    HttpStatsRecorder::Gauges gauges();
     // Dispatcher thread. Fails everything pending with `shutdown` and joins the workers.
     // Nothing works after it.
     void shutdown();
@@ -172,7 +175,7 @@ private:
     int activeWorkerCount() const;
 
     void armWakeTimer(qint64 nowNs, qint64 limiterWakeNs);
-    void publishGauges(qint64 nowNs);
+
 
     mutable QMutex m_mutex; // guards everything below but the constants
     std::vector<Completion> m_completions; // resolved when the Section ends

@@ -64,6 +64,7 @@ void HttpPool::setApiLimit(const QString &api, std::optional<RateLimiter::Limits
 
 HttpPoolStats HttpPool::stats() const
 {
+    m_stats->publishGauges(m_dispatcher->gauges());
     return m_stats->snapshot();
 }
 

@@ -1,5 +1,5 @@
-// HttpStatsRecorder: the HTTP pool's counters, gauges and per-api latency histograms. Written by
-// the pool's dispatcher thread, read by anyone: every member function is thread-safe (one short
+// HttpStatsRecorder: the HTTP pool's counters, gauges and per-api latency histograms. Written
+// under the pool's dispatcher mutex (gauges only when HttpPool::stats() asks), read by anyone: every member function is thread-safe (one short
 // mutex; histograms record lock-free). snapshot() makes an HttpPoolStats; latencyDeltas() is for
 // one consumer (the monitor), as LatencyHistogram::deltaSnapshot() is.
 // It decides nothing: what counts as an error is the dispatcher's call.

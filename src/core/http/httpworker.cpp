@@ -94,6 +94,10 @@ void HttpWorker::ensureManager()
 {
     if (m_nam)
         return;
+    m_deadlineTimer = new QTimer(this);
+    m_deadlineTimer->setSingleShot(true);
+    m_deadlineTimer->setTimerType(Qt::PreciseTimer);
+    connect(m_deadlineTimer, &QTimer::timeout, this, &HttpWorker::onDeadlineTimer);
     m_nam = new QNetworkAccessManager(this);
     m_nam->setAutoDeleteReplies(false);
     if (m_useSystemProxy)
@@ -146,32 +150,40 @@ void HttpWorker::startAttempt(HttpAttemptJob job)
     ensureManager();
     const qint64 started = nowNs();
     QNetworkReply *reply = send(job);
-    auto *timer = new QTimer(reply);
-    timer->setSingleShot(true);
-    timer->setTimerType(Qt::PreciseTimer);
-    connect(timer, &QTimer::timeout, this, [this, reply] { onTimer(reply); });
     connect(reply, &QNetworkReply::finished, this, [this, reply] { onFinished(reply); });
-    timer->start(ceilMs(job.timeout.count()));
+    const qint64 deadline = started + job.timeout.count();
     Active active;
     active.job = std::move(job);
-    active.timer = timer;
+    active.deadline = m_deadlines.emplace(deadline, reply);
     active.startedNs = started;
     m_active.emplace(reply, std::move(active));
+    if (m_deadlineArmedAtNs < 0 || deadline < m_deadlineArmedAtNs)
+        armDeadlineTimer(deadline);
 }
 
-void HttpWorker::onTimer(QNetworkReply *reply)
+void HttpWorker::armDeadlineTimer(qint64 atNs)
 {
-    const auto it = m_active.find(reply);
-    if (it == m_active.end())
-        return;
-    const qint64 left = it->second.job.timeout.count() - (nowNs() - it->second.startedNs);
-    if (left > 0) {
-        // Never early: a timer may fire a fraction of a millisecond before its time.
-        it->second.timer->start(ceilMs(left));
-        return;
+    m_deadlineArmedAtNs = atNs;
+    m_deadlineTimer->start(ceilMs(atNs - nowNs()));
+}
+
+void HttpWorker::onDeadlineTimer()
+{
+    m_deadlineArmedAtNs = -1;
+    const qint64 t = nowNs();
+    // Never early: a timer may fire a fraction of a millisecond before its time.
+    std::vector<QNetworkReply *> expired;
+    for (auto it = m_deadlines.begin(); it != m_deadlines.end() && it->first <= t; ++it)
+        expired.push_back(it->second);
+    for (QNetworkReply *reply : expired) {
+        const auto it = m_active.find(reply);
+        if (it == m_active.end())
+            continue;
+        it->second.end = Active::End::TimedOut;
+        reply->abort(); // emits finished() now: onFinished() delivers and forgets the attempt
     }
-    it->second.end = Active::End::TimedOut;
-    reply->abort(); // emits finished() now: onFinished() delivers and forgets the attempt
+    if (!m_deadlines.empty())
+        armDeadlineTimer(m_deadlines.begin()->first);
 }
 
 void HttpWorker::onFinished(QNetworkReply *reply)
@@ -181,7 +193,7 @@ void HttpWorker::onFinished(QNetworkReply *reply)
         return;
     Active active = std::move(it->second);
     m_active.erase(it);
-    active.timer->stop();
+    m_deadlines.erase(active.deadline); // the timer, if armed for it, wakes once for nothing
     reply->deleteLater();
 
     HttpAttemptOutcome outcome;
@@ -242,6 +254,8 @@ void HttpWorker::shutdown()
         if (m_active.count(reply) != 0)
             reply->abort();
     }
+    if (m_deadlineTimer)
+        m_deadlineTimer->stop();
     delete m_nam; // with its replies
     m_nam = nullptr;
     qCDebug(lcHttp) << "worker" << m_index << "shut down";

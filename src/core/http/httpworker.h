@@ -3,8 +3,9 @@
 // the constructor, index() and post() runs in that thread, invoked queued by the dispatcher.
 // Attempts arrive through a BatchInbox, so a busy worker wakes once per batch of attempts. It creates
 // its QNAM in that thread on first use and deletes it in shutdown(), so the QNAM never touches
-// another thread. Each attempt has a total deadline (Qt::PreciseTimer, then abort), because
-// QNetworkRequest's transfer timeout only measures inactivity.
+// another thread. Each attempt has a total deadline (then abort), because QNetworkRequest's
+// transfer timeout only measures inactivity; one Qt::PreciseTimer per worker serves them all,
+// armed for the earliest (an attempt costs a map entry, not a QTimer).
 // It does not retry, queue or limit: it sends what it is given and reports what happened.
 #pragma once
 
@@ -15,6 +16,7 @@
 #include <QtCore/QObject>
 
 #include <functional>
+#include <map>
 #include <unordered_map>
 #include <vector>
 
@@ -54,10 +56,11 @@ public:
     static QNetworkRequest buildRequest(const HttpRequest &request, const QByteArray &userAgent);
 
 private:
+    using Deadlines = std::multimap<qint64, QNetworkReply *>; // monotonic ns -> attempt
     struct Active
     {
         HttpAttemptJob job;
-        QTimer *timer = nullptr; // child of the reply
+        Deadlines::iterator deadline;
         qint64 startedNs = 0;
         enum class End { None, TimedOut, Shutdown } end = End::None;
     };
@@ -65,13 +68,17 @@ private:
     void drainInbox();
     void ensureManager();
     QNetworkReply *send(const HttpAttemptJob &job);
-    void onTimer(QNetworkReply *reply);
+    void armDeadlineTimer(qint64 atNs);
+    void onDeadlineTimer();
     void onFinished(QNetworkReply *reply);
 
     const int m_index;
     const bool m_useSystemProxy;
     const Deliver m_deliver;
     QNetworkAccessManager *m_nam = nullptr; // child; created in the worker thread
+    QTimer *m_deadlineTimer = nullptr;      // child; created with m_nam
+    qint64 m_deadlineArmedAtNs = -1;        // -1: not armed
+    Deadlines m_deadlines;
     bool m_shutDown = false;
     BatchInbox<HttpAttemptJob> m_inbox;
     std::vector<HttpAttemptJob> m_batch; // drainInbox()'s buffer, kept for its capacity

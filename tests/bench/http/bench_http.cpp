@@ -483,7 +483,7 @@ private:
 // Where a PoolLoad's continuations run.
 enum class Continuation {
     Context, // `future.then(context, ...)` on the main thread: what callers are told to do
-    Sync,    // `future.then(QtFuture::Launch::Sync, ...)` in the pool's dispatcher thread
+    Sync,    // `future.then(QtFuture::Launch::Sync, ...)` in the worker thread that resolves it
 };
 
 // Drives an HttpPool with `inFlight` requests outstanding, issuing the next one from the
@@ -530,7 +530,7 @@ private:
             future.then(QtFuture::Launch::Sync, std::move(next));
     }
 
-    // On the main thread (Context) or the dispatcher thread (Sync): never both in one run.
+    // On the main thread (Context) or a pool worker thread (Sync): never both in one run.
     void onResult(qint64 sent, const Result<HttpResponse> &result)
     {
         const bool ok = result && result->status == 200 && result->body == kBody;
@@ -749,8 +749,8 @@ QJsonArray benchThroughput(const Nginx &nginx,
     print(
         QStringLiteral("   pool: HttpPool(pool size = c), c requests kept in flight, each result's"
                        " continuation issuing the next on the main thread (then(context, ...));"
-                       " sync: the same with then(Launch::Sync, ...), in the pool's dispatcher"
-                       " thread; raw: ceil(c/6) QNAMs, one thread each, 6 in flight each;"
+                       " sync: the same with then(Launch::Sync, ...), in the pool's worker thread"
+                       "; raw: ceil(c/6) QNAMs, one thread each, 6 in flight each;"
                        " measured as raw, pool, sync, sync, pool, raw halves; then wrk -t1 -c<c>"
                        " --latency"));
     QJsonArray rows;
