@@ -5,6 +5,7 @@
 #include "core/runtime/datadir.h"
 #include "core/runtime/runtime.h"
 #include "core/support/logging.h"
+#include "market/marketservice.h"
 #include "ui/eventlooplagprobe.h"
 #include "ui/mainwindow.h"
 #include "ui/uistate.h"
@@ -45,11 +46,28 @@ api::ApiServer::Settings apiSettings(const RuntimeConfig &config, std::optional<
     return settings;
 }
 
+market::MarketServer::Settings marketSettings(const RuntimeConfig &config,
+                                              std::optional<quint16> port)
+{
+    market::MarketServer::Settings settings;
+    settings.port = port.value_or(0);
+    settings.market = market::MarketSimulator::Settings::fromConfig(config.market);
+    settings.faults = market::FaultSettings::fromConfig(config.market);
+    return settings;
+}
+
+// Exit code for a part that failed to start: 4 when its port is taken.
+int startFailure(const Error &error)
+{
+    return error.code == u"port_in_use" ? exitcode::kLocked : exitcode::kRuntimeFailure;
+}
+
 } // namespace
 
 struct Application::Parts
 {
     QString configPath;
+    std::unique_ptr<market::MarketService> market; // the embedded exchange, when used
     std::unique_ptr<DataDir> dataDir;
     std::unique_ptr<Runtime> runtime;
     std::unique_ptr<api::ApiService> api;
@@ -71,6 +89,8 @@ Application::~Application()
         m_parts->api->stop();
     if (m_parts->runtime)
         m_parts->runtime->stop();
+    if (m_parts->market)
+        m_parts->market->stop();
 }
 
 Application::LoadedConfig Application::loadConfig(const CommandLineOptions &options)
@@ -163,6 +183,26 @@ int Application::run()
         return exitcode::kUsage;
     }
     m_parts->configPath = loaded.path;
+    if (const Status faults = market::FaultSettings::fromConfig(loaded.config.market).validate();
+        !faults) {
+        printLine(stderr, QStringLiteral("%1: [market] %2").arg(loaded.path, faults.error().message));
+        return exitcode::kUsage;
+    }
+
+    // The embedded exchange comes first: everything else may talk to it. --market-only stops
+    // here (no data dir, runtime, API or window).
+    if (m_options.marketOnly || loaded.config.market.baseUrl.isEmpty()) {
+        m_parts->market = std::make_unique<market::MarketService>(
+            marketSettings(loaded.config, m_options.marketPort));
+        const Result<quint16> marketPort = m_parts->market->start();
+        if (!marketPort) {
+            printLine(stderr, QStringLiteral("Market simulator: %1").arg(marketPort.error().message));
+            return startFailure(marketPort.error());
+        }
+        printLine(stdout, QStringLiteral("OPSDECK_MARKET %1").arg(m_parts->market->baseUrl()));
+    }
+    if (m_options.marketOnly)
+        return runMarketOnly();
 
     const QString dataPath = m_options.dataDir.isEmpty() ? DataDir::defaultPath() : m_options.dataDir;
     Result<std::unique_ptr<DataDir>> dataDir = DataDir::open(dataPath);
@@ -181,18 +221,12 @@ int Application::run()
     Result<quint16> port = m_parts->api->start();
     if (!port) {
         printLine(stderr, port.error().message);
-        return port.error().code == u"port_in_use" ? exitcode::kLocked : exitcode::kRuntimeFailure;
+        return startFailure(port.error());
     }
     m_parts->runtime->start();
     printLine(stdout, QStringLiteral("OPSDECK_API %1").arg(m_parts->api->baseUrl()));
 
-    if (m_options.quitAfterSeconds) {
-        QTimer::singleShot(int(*m_options.quitAfterSeconds * 1000.0), Qt::PreciseTimer,
-                           QCoreApplication::instance(), [] {
-                               qCInfo(lcApp, "--quit-after elapsed: exiting");
-                               QCoreApplication::exit(exitcode::kOk);
-                           });
-    }
+    armQuitAfter();
 
     if (!m_options.headless) {
         const QString statePath =
@@ -216,8 +250,31 @@ int Application::run()
     }
     m_parts->api->stop();
     m_parts->runtime->stop();
+    if (m_parts->market)
+        m_parts->market->stop();
     qCInfo(lcApp, "Stopped cleanly");
     return code;
+}
+
+int Application::runMarketOnly()
+{
+    qCInfo(lcApp, "Market simulator only, at %s", qUtf8Printable(m_parts->market->baseUrl()));
+    armQuitAfter();
+    const int code = QCoreApplication::exec();
+    m_parts->market->stop();
+    qCInfo(lcApp, "Stopped cleanly");
+    return code;
+}
+
+void Application::armQuitAfter()
+{
+    if (!m_options.quitAfterSeconds)
+        return;
+    QTimer::singleShot(int(*m_options.quitAfterSeconds * 1000.0), Qt::PreciseTimer,
+                       QCoreApplication::instance(), [] {
+                           qCInfo(lcApp, "--quit-after elapsed: exiting");
+                           QCoreApplication::exit(exitcode::kOk);
+                       });
 }
 
 void Application::reloadConfig()
@@ -232,6 +289,16 @@ void Application::reloadConfig()
             qCWarning(lcApp, "%s", qUtf8Printable(formatFinding(finding, loaded.path)));
         return;
     }
+    if (m_parts->market) {
+        const market::FaultSettings faults = market::FaultSettings::fromConfig(loaded.config.market);
+        if (const Status applied = m_parts->market->setFaults(faults); !applied) {
+            qCWarning(lcApp, "Configuration not reloaded: [market] %s",
+                      qUtf8Printable(applied.error().message));
+            return;
+        }
+    }
+    if (!m_parts->runtime)
+        return; // --market-only
     const QStringList restart = m_parts->runtime->applyConfig(loaded.config);
     if (!restart.isEmpty()) {
         qCWarning(lcApp, "Reloaded; these changes take effect after a restart: %s",

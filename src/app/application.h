@@ -45,6 +45,8 @@ private:
     static LoadedConfig loadConfig(const CommandLineOptions &options);
     void reportConfigProblems(const LoadedConfig &loaded) const;
     void reloadConfig();
+    int runMarketOnly();
+    void armQuitAfter();
 
     CommandLineOptions m_options;
     struct Parts;

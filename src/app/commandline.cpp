@@ -18,19 +18,34 @@ struct OptionSet
     QCommandLineOption config{QStringLiteral("config"), {}, QStringLiteral("FILE")};
     QCommandLineOption dataDir{QStringLiteral("data-dir"), {}, QStringLiteral("DIR")};
     QCommandLineOption apiPort{QStringLiteral("api-port"), {}, QStringLiteral("PORT")};
+    QCommandLineOption marketOnly{QStringLiteral("market-only")};
+    QCommandLineOption marketPort{QStringLiteral("market-port"), {}, QStringLiteral("PORT")};
     QCommandLineOption quitAfter{QStringLiteral("quit-after"), {}, QStringLiteral("SECONDS")};
     QCommandLineOption logLevel{QStringLiteral("log-level"), {}, QStringLiteral("LEVEL")};
 
     QList<QCommandLineOption> all() const
     {
-        return {help, version, headless, checkConfig, dumpConfig, config, dataDir, apiPort,
-                quitAfter, logLevel};
+        return {help,    version,    headless,   checkConfig, dumpConfig, config,
+                dataDir, apiPort,    marketOnly, marketPort,  quitAfter,  logLevel};
     }
 };
 
 tl::unexpected<Error> usage(const QString &message)
 {
     return fail(QStringLiteral("usage"), message);
+}
+
+// "--api-port" and "--market-port": 0..65535.
+Result<quint16> parsePort(const QString &flag, const QString &value)
+{
+    bool ok = false;
+    const uint port = value.toUInt(&ok);
+    if (!ok || port > 65535) {
+        return usage(QStringLiteral("%1 must be a port number from 0 to 65535 (0 picks a free "
+                                    "port), not \"%2\".")
+                         .arg(flag, value));
+    }
+    return quint16(port);
 }
 
 } // namespace
@@ -62,14 +77,18 @@ Result<CommandLineOptions> parseCommandLine(const QStringList &arguments)
     if (parser.isSet(set.dataDir) && options.dataDir.isEmpty())
         return usage(QStringLiteral("--data-dir needs a directory."));
     if (parser.isSet(set.apiPort)) {
-        bool ok = false;
-        const uint port = parser.value(set.apiPort).toUInt(&ok);
-        if (!ok || port > 65535) {
-            return usage(QStringLiteral("--api-port must be a port number from 0 to 65535 "
-                                        "(0 picks a free port), not \"%1\".")
-                             .arg(parser.value(set.apiPort)));
-        }
-        options.apiPort = quint16(port);
+        const Result<quint16> port = parsePort(QStringLiteral("--api-port"), parser.value(set.apiPort));
+        if (!port)
+            return tl::unexpected(port.error());
+        options.apiPort = *port;
+    }
+    options.marketOnly = parser.isSet(set.marketOnly);
+    if (parser.isSet(set.marketPort)) {
+        const Result<quint16> port
+            = parsePort(QStringLiteral("--market-port"), parser.value(set.marketPort));
+        if (!port)
+            return tl::unexpected(port.error());
+        options.marketPort = *port;
     }
     if (parser.isSet(set.quitAfter)) {
         bool ok = false;
@@ -91,6 +110,10 @@ Result<CommandLineOptions> parseCommandLine(const QStringList &arguments)
     }
     if (options.checkConfig && options.dumpConfig)
         return usage(QStringLiteral("--check-config and --dump-config cannot be combined."));
+    if (options.marketOnly && (options.checkConfig || options.dumpConfig || options.apiPort)) {
+        return usage(QStringLiteral("--market-only runs only the market simulator: it cannot be "
+                                    "combined with --check-config, --dump-config or --api-port."));
+    }
     return options;
 }
 
@@ -109,6 +132,10 @@ QString helpText()
         "  --headless           Run the runtime and the REST API without a window.\n"
         "  --api-port PORT      Listen on PORT instead of [api] api_port (0: any free port; the\n"
         "                       OPSDECK_API line on stdout tells which).\n"
+        "  --market-only        Run only the embedded market simulator (no runtime, API or\n"
+        "                       window); the OPSDECK_MARKET line on stdout gives its URL.\n"
+        "  --market-port PORT   Serve the embedded market simulator on PORT (default: any free\n"
+        "                       port; 0 likewise). Ignored when [market] market_base_url is set.\n"
         "  --quit-after SECONDS Exit with status 0 after SECONDS (smoke tests).\n"
         "  --check-config       Validate the configuration, print every finding, and exit\n"
         "                       (0 valid, 1 findings, 2 unreadable).\n"

@@ -21,11 +21,13 @@ struct CommandLineOptions
     QString configPath; // empty: the platform default (it may not exist: then all defaults)
     QString dataDir;    // empty: the platform default
     std::optional<quint16> apiPort;
+    bool marketOnly = false;           // run only the embedded market simulator
+    std::optional<quint16> marketPort; // the simulator's port (0: any free port)
     std::optional<double> quitAfterSeconds;
     QString logLevel = QStringLiteral("INFO");
 
     // True when the run needs no GUI at all (QCoreApplication suffices).
-    bool needsNoDisplay() const { return headless || checkConfig || dumpConfig; }
+    bool needsNoDisplay() const { return headless || checkConfig || dumpConfig || marketOnly; }
 };
 
 // Parses argv (without the program name). Errors carry code "usage" and an English message.

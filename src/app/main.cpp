@@ -49,7 +49,7 @@ int main(int argc, char *argv[])
     }
 
     std::unique_ptr<QCoreApplication> app;
-    if (options.headless)
+    if (options.needsNoDisplay())
         app = std::make_unique<QCoreApplication>(argc, argv);
     else
         app = std::make_unique<QApplication>(argc, argv);

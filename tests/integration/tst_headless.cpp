@@ -78,16 +78,38 @@ public:
 
     bool start(const QStringList &extra = {})
     {
+        return launch(QStringList{QStringLiteral("--headless"), QStringLiteral("--api-port"),
+                                  QStringLiteral("0"), QStringLiteral("--data-dir"),
+                                  m_root + QStringLiteral("/data"), QStringLiteral("--config"),
+                                  m_root + QStringLiteral("/opsdeck.ini")}
+                          + extra,
+                      QStringLiteral("OPSDECK_API"));
+    }
+
+    // opsdeck --market-only: waits for the OPSDECK_MARKET line.
+    bool startMarketOnly(const QStringList &extra = {})
+    {
+        return launch(QStringList{QStringLiteral("--market-only"), QStringLiteral("--config"),
+                                  m_root + QStringLiteral("/opsdeck.ini")}
+                          + extra,
+                      QStringLiteral("OPSDECK_MARKET"));
+    }
+
+    QByteArray readStdout()
+    {
+        m_stdout += m_process.readAllStandardOutput();
+        return m_stdout;
+    }
+
+    bool launch(const QStringList &args, const QString &linePrefix)
+    {
         m_process.setProcessEnvironment(isolatedEnvironment(m_root));
-        m_process.start(kBinary, QStringList{QStringLiteral("--headless"), QStringLiteral("--api-port"),
-                                             QStringLiteral("0"), QStringLiteral("--data-dir"),
-                                             m_root + QStringLiteral("/data"), QStringLiteral("--config"),
-                                             m_root + QStringLiteral("/opsdeck.ini")}
-                                     + extra);
+        m_process.start(kBinary, args);
         if (!m_process.waitForStarted(test::scaledMs(10000)))
             return false;
-        static const QRegularExpression line(QStringLiteral("^OPSDECK_API (http://127\\.0\\.0\\.1:(\\d+))$"),
-                                             QRegularExpression::MultilineOption);
+        const QRegularExpression line(u'^' + linePrefix
+                                          + QStringLiteral(" (http://127\\.0\\.0\\.1:(\\d+))$"),
+                                      QRegularExpression::MultilineOption);
         QElapsedTimer timer;
         timer.start();
         while (timer.elapsed() < test::scaledMs(20000)) {
@@ -329,7 +351,69 @@ private Q_SLOTS:
                                   QStringLiteral("--quit-after"), QStringLiteral("0.5")},
                                  tmp.path());
         QCOMPARE(run.exitCode, 0);
-        QVERIFY(run.out.startsWith("OPSDECK_API http://127.0.0.1:"));
+        // The embedded exchange starts first, so its line comes first.
+        QVERIFY2(run.out.startsWith("OPSDECK_MARKET http://127.0.0.1:"), run.out.constData());
+        QVERIFY2(run.out.contains("\nOPSDECK_API http://127.0.0.1:"), run.out.constData());
+    }
+
+    // opsdeck --market-only --market-port 0: the embedded exchange alone, on a free port.
+    void marketOnlyServesTheExchange()
+    {
+        QTemporaryDir tmp;
+        writeFile(tmp.filePath(QStringLiteral("opsdeck.ini")), "[market]\nweight_limit = 30\n");
+        Headless market(tmp.path());
+        QVERIFY(market.startMarketOnly({QStringLiteral("--market-port"), QStringLiteral("0")}));
+        const QString base = market.baseUrl();
+        QVERIFY(!market.readStdout().contains("OPSDECK_API")); // no runtime, no API
+
+        auto [status, body] = curl({base + QStringLiteral("/api/v3/time")});
+        QCOMPARE(status, 200);
+        QVERIFY(QJsonDocument::fromJson(body).object().value(QStringLiteral("serverTime")).toDouble() > 1.7e12);
+        auto [badStatus, badBody] = curl({base + QStringLiteral("/api/v3/depth?symbol=NOPE")});
+        QCOMPARE(badStatus, 400);
+        QCOMPARE(QJsonDocument::fromJson(badBody).object().value(QStringLiteral("code")).toInt(), -1121);
+        // [market] weight_limit = 30 from the config: exchangeInfo weighs 20, so the second is 429.
+        QCOMPARE(curl({base + QStringLiteral("/api/v3/exchangeInfo")}).first, 200);
+        auto [limited, limitedBody] = curl({QStringLiteral("-D"), QStringLiteral("-"),
+                                            base + QStringLiteral("/api/v3/exchangeInfo")});
+        QCOMPARE(limited, 429);
+        QVERIFY2(limitedBody.contains("Retry-After:"), limitedBody.constData());
+        QCOMPARE(market.terminate(SIGTERM), 0);
+        QVERIFY(market.readStderr().contains("Stopped cleanly"));
+    }
+
+    void marketFlagsAreChecked_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QByteArray>("message");
+        QTest::newRow("port range") << QStringList{QStringLiteral("--market-port"), QStringLiteral("70000")}
+                                    << QByteArray("--market-port must be a port number");
+        QTest::newRow("market-only with api-port")
+            << QStringList{QStringLiteral("--market-only"), QStringLiteral("--api-port"), QStringLiteral("0")}
+            << QByteArray("--market-only runs only the market simulator");
+    }
+
+    void marketFlagsAreChecked()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QByteArray, message);
+        QTemporaryDir tmp;
+        const Run run = runToEnd(args, tmp.path());
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY2(run.err.contains(message), run.err.constData());
+    }
+
+    void takenMarketPortExits4()
+    {
+        QTemporaryDir tmp;
+        QTcpServer holder;
+        QVERIFY(holder.listen(QHostAddress::LocalHost, 0));
+        const Run run = runToEnd({QStringLiteral("--headless"), QStringLiteral("--api-port"), QStringLiteral("0"),
+                                  QStringLiteral("--market-port"), QString::number(holder.serverPort()),
+                                  QStringLiteral("--data-dir"), tmp.filePath(QStringLiteral("data"))},
+                                 tmp.path());
+        QCOMPARE(run.exitCode, 4);
+        QVERIFY2(run.err.contains("Market simulator"), run.err.constData());
     }
 };
 

@@ -102,6 +102,15 @@ struct MarketConfig
     qint64 seed = 42;
     QStringList symbols{QStringLiteral("BTCUSDT"), QStringLiteral("ETHUSDT"),
                         QStringLiteral("SOLUSDT")};
+    // Faults the embedded simulator injects (also changeable through its /control/faults).
+    double latency = 0.0;                      // seconds added to every answer
+    double jitter = 0.0;                       // plus uniform 0..jitter seconds
+    double errorRate = 0.0;                    // 0..1: answered 500/503 instead
+    QString errorStatus = QStringLiteral("any"); // "any", "500" or "503"
+    double stall = 0.0;                        // seconds of silence ...
+    double stallEvery = 0.0;                   // ... every this many seconds (0: off)
+    int weightLimit = 6000;                    // request weight per window, then 429
+    double weightWindow = 60.0;                // seconds
 
     bool operator==(const MarketConfig &) const = default;
 };
