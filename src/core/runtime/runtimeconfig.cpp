@@ -1,5 +1,6 @@
 #include "core/runtime/runtimeconfig.h"
 
+#include "core/agents/agentregistry.h"
 #include "core/runtime/inifile.h"
 #include "core/support/logging.h"
 
@@ -314,6 +315,20 @@ const QList<Row> &rows()
                   .defaultValue = u"60"_s, .min = 1, .max = 3600, .unit = u"seconds"_s,
                   .help = u"Length of the simulator's request-weight window."_s, .live = true},
          .access = OPSDECK_FIELD(market.weightWindow)},
+        {.spec = {.section = u"market"_s, .key = u"order_book_ttl"_s, .type = ConfigType::Duration,
+                  .defaultValue = u"30"_s, .min = 0, .max = 86400, .unit = u"seconds"_s,
+                  .help = u"How long the agents' order books stay in the cache (0: no "
+                          "expiry)."_s},
+         .access = OPSDECK_FIELD(market.orderBookTtl)},
+        {.spec = {.section = u"market"_s, .key = u"recent_trades_ttl"_s,
+                  .type = ConfigType::Duration, .defaultValue = u"300"_s, .min = 0,
+                  .max = 86400, .unit = u"seconds"_s,
+                  .help = u"How long recent trades stay in the cache (0: no expiry)."_s},
+         .access = OPSDECK_FIELD(market.recentTradesTtl)},
+        {.spec = {.section = u"market"_s, .key = u"klines_ttl"_s, .type = ConfigType::Duration,
+                  .defaultValue = u"3600"_s, .min = 0, .max = 7 * kDay, .unit = u"seconds"_s,
+                  .help = u"How long historical candles stay in the cache (0: no expiry)."_s},
+         .access = OPSDECK_FIELD(market.klinesTtl)},
 
         // [agent.<id>]
         {.spec = {.section = u"agent"_s, .key = u"type"_s, .type = ConfigType::String,
@@ -1047,6 +1062,22 @@ ConfigFinding fromIniFinding(const IniFile::Finding &in)
     return f;
 }
 
+// Every agent type's own keys: accepted in any [agent.<id>], then checked against its type.
+const QStringList &agentOptionKeys()
+{
+    static const QStringList keys = [] {
+        QStringList all;
+        for (const QString &type : agents::AgentRegistry::typeNames()) {
+            for (const QString &key : agents::AgentRegistry::optionKeys(type)) {
+                if (!all.contains(key))
+                    all.append(key);
+            }
+        }
+        return all;
+    }();
+    return keys;
+}
+
 void parseSection(const IniFile::Section &section,
                   const QString &kind,
                   RuntimeConfig &config,
@@ -1055,6 +1086,11 @@ void parseSection(const IniFile::Section &section,
 {
     for (const IniFile::Entry &e : section.entries) {
         const Row *row = findRow(kind, e.key);
+        if (!row && kind == kAgentKind && agentOptionKeys().contains(e.key)) {
+            // Checked against the agent's type by the registry (Application::loadConfig).
+            agent.options.insert(e.key, e.value.trimmed());
+            continue;
+        }
         if (!row) {
             findings.append(unknownKey(section.name, e));
             continue;
@@ -1266,6 +1302,8 @@ IniFile RuntimeConfig::toIniFile() const
             if (r.spec.section == kAgentKind)
                 section.set(r.spec.key, formatValue(r, *this, agent), rowComment(r));
         }
+        for (auto it = agent.options.cbegin(); it != agent.options.cend(); ++it)
+            section.set(it.key(), it.value(), {u"Option of agent type %1."_s.arg(agent.type)});
     }
     if (agents.isEmpty()) {
         QStringList example{

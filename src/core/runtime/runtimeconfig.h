@@ -17,6 +17,7 @@
 #include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QString>
+#include <QtCore/QMap>
 #include <QtCore/QStringList>
 
 #include <optional>
@@ -111,6 +112,10 @@ struct MarketConfig
     double stallEvery = 0.0;                   // ... every this many seconds (0: off)
     int weightLimit = 6000;                    // request weight per window, then 429
     double weightWindow = 60.0;                // seconds
+    // How long the agents' market data stays in the cache (seconds; the tuning guide's values).
+    double orderBookTtl = 30.0;
+    double recentTradesTtl = 300.0;
+    double klinesTtl = 3600.0;
 
     bool operator==(const MarketConfig &) const = default;
 };
@@ -124,6 +129,9 @@ struct AgentConfig
     TaskPriority priority = TaskPriority::Normal;
     bool enabled = true;
     QString symbol = QStringLiteral("BTCUSDT");
+    // The agent type's own keys (spread_bps, fast_period, ...), as written; the agent registry
+    // checks them against the type (unknown key or bad value: a finding naming agent and key).
+    QMap<QString, QString> options;
 
     bool operator==(const AgentConfig &) const = default;
 };

@@ -58,6 +58,7 @@ private slots:
     void xSectionsIgnored();
     void agentsInOrderWithDefaults();
     void agentSectionProblems();
+    void agentTypeOptionsAreCollected();
     void duplicateKey();
     void syntaxErrorsWithLines();
     void quotedValueWithSemicolon();
@@ -215,6 +216,9 @@ void TestRuntimeConfig::schemaCoversEveryKey()
         u"market/stall_every"_s,
         u"market/weight_limit"_s,
         u"market/weight_window"_s,
+        u"market/order_book_ttl"_s,
+        u"market/recent_trades_ttl"_s,
+        u"market/klines_ttl"_s,
         u"agent/type"_s,
         u"agent/interval"_s,
         u"agent/priority"_s,
@@ -707,6 +711,26 @@ void TestRuntimeConfig::agentsInOrderWithDefaults()
     QVERIFY(load.config.agent(u"alpha-1"));
     QCOMPARE(load.config.agent(u"m_2")->type, u"arbitrage"_s);
     QVERIFY(!load.config.agent(u"nope"));
+}
+
+// Keys of some agent type are kept as text for the registry to check against the agent's type;
+// they survive --dump-config. Other unknown keys stay findings.
+void TestRuntimeConfig::agentTypeOptionsAreCollected()
+{
+    const ConfigLoad load = RuntimeConfig::fromText(
+        "[agent.mm1]\ntype = market_maker\nspread_bps = 12.5\nquote_notional = 50\n");
+    QVERIFY2(load.findings.isEmpty(), qPrintable(load.findings.value(0).message));
+    QCOMPARE(load.config.agents.size(), 1);
+    const AgentConfig &agent = load.config.agents.first();
+    QCOMPARE(agent.options.value(u"spread_bps"_s), u"12.5"_s);
+    QCOMPARE(agent.options.value(u"quote_notional"_s), u"50"_s);
+    const ConfigLoad again = RuntimeConfig::fromText(load.config.toIni());
+    QVERIFY(again.findings.isEmpty());
+    QVERIFY(again.config.agents.first() == agent);
+
+    const ConfigLoad typo = RuntimeConfig::fromText("[agent.mm1]\ntype = market_maker\nsprad_bps = 3\n");
+    QCOMPARE(typo.findings.size(), 1);
+    QCOMPARE(typo.findings.first().code, u"unknown_key"_s);
 }
 
 void TestRuntimeConfig::agentSectionProblems()
