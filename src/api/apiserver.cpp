@@ -206,6 +206,22 @@ void ApiServer::registerRoutes()
         "GET", QStringLiteral("/monitoring/metrics"),
         [this](const ApiRequest &request, const RouteMatch &) { return metrics(request); },
         QStringLiteral("Recent samples per metric category, oldest first"));
+    m_routes.add(
+        "GET", QStringLiteral("/agents"),
+        [this](const ApiRequest &request, const RouteMatch &) { return listAgents(request); },
+        QStringLiteral("Every trading agent with its status and metrics"));
+    m_routes.add(
+        "POST", QStringLiteral("/agents/{id}/start"),
+        [this](const ApiRequest &request, const RouteMatch &match) {
+            return changeAgent(request, match.params.value(QStringLiteral("id")), true);
+        },
+        QStringLiteral("Start an agent: its cycles run at its interval until stopped"));
+    m_routes.add(
+        "POST", QStringLiteral("/agents/{id}/stop"),
+        [this](const ApiRequest &request, const RouteMatch &match) {
+            return changeAgent(request, match.params.value(QStringLiteral("id")), false);
+        },
+        QStringLiteral("Stop an agent: no further cycles; the running one is cancelled"));
     // The auth hook is open until the API has state-changing routes (the monitoring issue adds
     // the key check here, in one place).
     m_routes.setAuthHook([](const ApiRequest &, const Route &) -> std::optional<HttpReply> {
@@ -288,6 +304,44 @@ HttpReply ApiServer::metrics(const ApiRequest &request) const
         it = m_prepared.insert(key, QJsonDocument(document).toJson(QJsonDocument::Compact));
     }
     return HttpReply::jsonBytes(*it);
+}
+
+HttpReply ApiServer::listAgents(const ApiRequest &request) const
+{
+    if (auto bad = unknownParameter(request, {}))
+        return *bad;
+    const std::optional<QJsonArray> agents
+        = m_settings.agents.list ? m_settings.agents.list() : std::nullopt;
+    if (!agents) {
+        return HttpReply::error(503, QStringLiteral("agents_unavailable"),
+                                QStringLiteral("The agents are not running yet."));
+    }
+    return HttpReply::json(QJsonObject{{QStringLiteral("agents"), *agents},
+                                       {QStringLiteral("count"), agents->size()},
+                                       {QStringLiteral("timestamp"),
+                                        metricsjson::isoTimestamp(m_clock.wallMsecs())}});
+}
+
+HttpReply ApiServer::changeAgent(const ApiRequest &request, const QString &id, bool start) const
+{
+    if (auto bad = unknownParameter(request, {}))
+        return *bad;
+    const AgentControl &control = m_settings.agents;
+    const auto &change = start ? control.start : control.stop;
+    if (!change || !control.find) {
+        return HttpReply::error(503, QStringLiteral("agents_unavailable"),
+                                QStringLiteral("The agents are not running yet."));
+    }
+    if (const Status done = change(id); !done) {
+        const int status = done.error().code == u"unknown_agent" ? 404 : 409;
+        return HttpReply::fromError(status, done.error());
+    }
+    const std::optional<QJsonObject> agent = control.find(id);
+    if (!agent) {
+        return HttpReply::error(404, QStringLiteral("unknown_agent"),
+                                QStringLiteral("No agent \"%1\".").arg(id));
+    }
+    return HttpReply::json(QJsonObject{{QStringLiteral("agent"), *agent}});
 }
 
 } // namespace opsdeck::api

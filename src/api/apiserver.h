@@ -11,6 +11,8 @@
 #include "core/support/result.h"
 
 #include <QtCore/QHash>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonObject>
 #include <QtCore/QObject>
 #include <QtCore/QStringList>
 #include <QtNetwork/QHostAddress>
@@ -26,6 +28,17 @@ namespace opsdeck::api {
 
 class HttpFront;
 
+// What the API may do with the trading agents. Every function is called in the api thread and
+// must be thread-safe; an empty one answers 503. list()/find() give nullopt until the agents
+// exist (start-up); find/start/stop fail with "unknown_agent" for an id nobody has.
+struct AgentControl
+{
+    std::function<std::optional<QJsonArray>()> list;
+    std::function<std::optional<QJsonObject>(const QString &id)> find;
+    std::function<Status(const QString &id)> start;
+    std::function<Status(const QString &id)> stop;
+};
+
 class ApiServer final : public QObject
 {
     Q_OBJECT
@@ -37,6 +50,7 @@ public:
         quint16 port = 8765;
         GuardLimits limits;
         QStringList allowedHosts; // extra Host names besides 127.0.0.1, localhost, [::1]
+        AgentControl agents;      // GET /agents, POST /agents/{id}/start|stop
     };
 
     // The parts the API reports on. The monitor outlives the server.
@@ -63,6 +77,8 @@ private:
     bool hostAllowed(const QByteArray &host) const;
     HttpReply health() const;
     HttpReply metrics(const ApiRequest &request) const;
+    HttpReply listAgents(const ApiRequest &request) const;
+    HttpReply changeAgent(const ApiRequest &request, const QString &id, bool start) const;
 
     Settings m_settings;
     const PerformanceMonitor &m_monitor;

@@ -2,6 +2,7 @@
 
 #include "api/apiservice.h"
 #include "app/signalwatcher.h"
+#include "core/agents/agentregistry.h"
 #include "core/runtime/datadir.h"
 #include "core/runtime/runtime.h"
 #include "core/support/logging.h"
@@ -14,11 +15,14 @@
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
 #include <QtCore/QTimer>
+#include <QtCore/QUrl>
 #include <QtNetwork/QHostAddress>
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QMessageBox>
 
 #include <cstdio>
+
+using namespace Qt::StringLiterals;
 
 namespace opsdeck {
 
@@ -105,6 +109,32 @@ Application::LoadedConfig Application::loadConfig(const CommandLineOptions &opti
     }
     loaded.config = result->config;
     loaded.findings = result->findings;
+    // Agent types and their own keys are the registry's to judge (RuntimeConfig only collects
+    // them), so an unknown type or a bad spread_bps is a finding naming the agent and the key.
+    for (const AgentConfig &agent : loaded.config.agents) {
+        if (agent.type.trimmed().isEmpty())
+            continue; // already a finding
+        const Status valid = agents::AgentRegistry::validate(agent, agent.options);
+        if (valid)
+            continue;
+        ConfigFinding finding;
+        finding.section = u"agent."_s + agent.id;
+        finding.key = valid.error().details.value(u"key"_s).toString();
+        finding.value = finding.key == u"type" ? agent.type : agent.options.value(finding.key);
+        finding.code = u"invalid_value"_s;
+        finding.message = valid.error().message;
+        loaded.findings.append(finding);
+    }
+    // Rules between the simulator's fault keys (e.g. a stall shorter than its period).
+    if (const Status faults = market::FaultSettings::fromConfig(loaded.config.market).validate();
+        !faults) {
+        ConfigFinding finding;
+        finding.section = u"market"_s;
+        finding.key = faults.error().details.value(u"key"_s).toString();
+        finding.code = u"invalid_value"_s;
+        finding.message = u"[market] "_s + faults.error().message;
+        loaded.findings.append(finding);
+    }
     return loaded;
 }
 
@@ -183,11 +213,6 @@ int Application::run()
         return exitcode::kUsage;
     }
     m_parts->configPath = loaded.path;
-    if (const Status faults = market::FaultSettings::fromConfig(loaded.config.market).validate();
-        !faults) {
-        printLine(stderr, QStringLiteral("%1: [market] %2").arg(loaded.path, faults.error().message));
-        return exitcode::kUsage;
-    }
 
     // The embedded exchange comes first: everything else may talk to it. --market-only stops
     // here (no data dir, runtime, API or window).
@@ -216,14 +241,25 @@ int Application::run()
            qUtf8Printable(m_parts->dataDir->path()));
 
     m_parts->runtime = std::make_unique<Runtime>(loaded.config, *m_parts->dataDir);
-    m_parts->api = std::make_unique<api::ApiService>(apiSettings(loaded.config, m_options.apiPort),
-                                                     m_parts->runtime->monitor());
+    api::ApiServer::Settings api = apiSettings(loaded.config, m_options.apiPort);
+    Runtime *runtime = m_parts->runtime.get(); // outlives the API (stopped after it)
+    api.agents.list = [runtime] { return runtime->agentsJson(); };
+    api.agents.find = [runtime](const QString &id) { return runtime->agentJson(id); };
+    api.agents.start = [runtime](const QString &id) { return runtime->startAgent(id); };
+    api.agents.stop = [runtime](const QString &id) { return runtime->stopAgent(id); };
+    m_parts->api = std::make_unique<api::ApiService>(api, m_parts->runtime->monitor());
     Result<quint16> port = m_parts->api->start();
     if (!port) {
         printLine(stderr, port.error().message);
         return startFailure(port.error());
     }
-    m_parts->runtime->start();
+    if (m_parts->market)
+        m_parts->runtime->setSimulatorUrl(QUrl(m_parts->market->baseUrl()));
+    if (Status started = m_parts->runtime->start(); !started) {
+        printLine(stderr, started.error().message);
+        return started.error().code == u"invalid_agent_config" ? exitcode::kUsage
+                                                                : exitcode::kRuntimeFailure;
+    }
     printLine(stdout, QStringLiteral("OPSDECK_API %1").arg(m_parts->api->baseUrl()));
 
     armQuitAfter();

@@ -15,6 +15,8 @@
 
 using namespace opsdeck;
 
+using namespace Qt::StringLiterals;
+
 namespace {
 
 const QString kBinary = QStringLiteral(OPSDECK_BINARY);
@@ -216,6 +218,14 @@ private Q_SLOTS:
         QTest::newRow("port 70000") << QByteArray("[api]\napi_port = 70000\n") << QByteArray("65535");
         QTest::newRow("strategy foo") << QByteArray("[cache]\ninvalidation_strategy = foo\n") << QByteArray("adaptive");
         QTest::newRow("typo") << QByteArray("[http]\nhttp_timout = 5\n") << QByteArray("http_timeout");
+        QTest::newRow("unknown agent type") << QByteArray("[agent.arb1]\ntype = arbitrage\n")
+                                            << QByteArray("[agent.arb1] type");
+        QTest::newRow("bad agent option") << QByteArray("[agent.mm1]\ntype = market_maker\nspread_bps = -3\n")
+                                          << QByteArray("[agent.mm1] spread_bps");
+        QTest::newRow("option of another type")
+            << QByteArray("[agent.mo1]\ntype = momentum\nspread_bps = 10\n") << QByteArray("[agent.mo1] spread_bps");
+        QTest::newRow("stall longer than its period")
+            << QByteArray("[market]\nstall = 5\nstall_every = 2\n") << QByteArray("stall");
     }
     void badConfigIsReported()
     {
@@ -354,6 +364,92 @@ private Q_SLOTS:
         // The embedded exchange starts first, so its line comes first.
         QVERIFY2(run.out.startsWith("OPSDECK_MARKET http://127.0.0.1:"), run.out.constData());
         QVERIFY2(run.out.contains("\nOPSDECK_API http://127.0.0.1:"), run.out.constData());
+    }
+
+    // Issue 6 point 7: the whole headless runtime with three agents against the embedded
+    // exchange. Once their first cycles have filled the cache, the exchange's weight limit is cut
+    // to 6 per 1 s window: a market maker cycle (order book 5 — they live 0.5 s in the cache —,
+    // ticker 2, test orders 1) no longer fits one window, so the exchange answers 429 with a
+    // Retry-After of 1 s, well inside the cycle's deadline (min(interval, 60 s) = 5 s). The pool
+    // must wait and retry; no request may finally fail, no cycle may fail.
+    void agentsTradeThroughCacheAndPool()
+    {
+        QTemporaryDir tmp;
+        writeFile(tmp.filePath(QStringLiteral("opsdeck.ini")),
+                  "[market]\nweight_window = 1\norder_book_ttl = 0.5\n"
+                  "[agent.mm]\ntype = market_maker\ninterval = 5\nsymbol = BTCUSDT\n"
+                  "[agent.mo]\ntype = momentum\ninterval = 10\nsymbol = ETHUSDT\n"
+                  "[agent.guard]\ntype = stop_loss_guardian\ninterval = 10\npriority = CRITICAL\n");
+        Headless app(tmp.path());
+        QVERIFY(app.start());
+        const QRegularExpression marketLine(QStringLiteral("OPSDECK_MARKET (\\S+)"));
+        const QString market = marketLine.match(QString::fromUtf8(app.readStdout())).captured(1);
+        QVERIFY(!market.isEmpty());
+        const QString base = app.baseUrl();
+
+        const auto agents = [&] {
+            return QJsonDocument::fromJson(curl({base + QStringLiteral("/agents")}).second)
+                .object().value(QStringLiteral("agents")).toArray();
+        };
+        const auto completed = [](const QJsonValue &agent) {
+            return agent[u"metrics"_s][u"cycles_completed"_s].toInt();
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(agents().size() == 3, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                const QJsonArray list = agents();
+                return list.size() == 3 && completed(list[0]) >= 1 && completed(list[1]) >= 1
+                       && completed(list[2]) >= 1;
+            }(),
+            20000);
+
+        auto [put, putBody] = curl({QStringLiteral("-X"), QStringLiteral("PUT"), QStringLiteral("-H"),
+                                    QStringLiteral("Content-Type: application/json"), QStringLiteral("--data"),
+                                    QStringLiteral("{\"weight_limit\": 6}"), market + QStringLiteral("/control/faults")});
+        QVERIFY2(put == 200, putBody.constData());
+        const QJsonArray before = agents();
+        const auto rateLimited = [&] {
+            return QJsonDocument::fromJson(curl({market + QStringLiteral("/control/stats")}).second)
+                .object().value(QStringLiteral("rate_limited")).toInteger();
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(rateLimited() >= 1, 30000);
+        // Every agent completes more cycles while the exchange throttles, and none fails.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                const QJsonArray now = agents();
+                int advanced = 0;
+                for (int i = 0; i < now.size() && i < before.size(); ++i)
+                    advanced += completed(now[i]) > completed(before[i]) ? 1 : 0;
+                return advanced == 3;
+            }(),
+            30000);
+        for (const QJsonValue &agent : agents())
+            QVERIFY2(agent[u"metrics"_s][u"cycles_failed"_s].toInt() == 0, qPrintable(agent[u"id"_s].toString()));
+
+        // Stop one agent over REST; unknown ids are JSON 404s.
+        auto [stopped, stoppedBody] = curl({QStringLiteral("-X"), QStringLiteral("POST"), base + QStringLiteral("/agents/mo/stop")});
+        QCOMPARE(stopped, 200);
+        QCOMPARE(QJsonDocument::fromJson(stoppedBody).object()[u"agent"_s][u"status"_s].toString(), u"STOPPED"_s);
+        auto [unknown, unknownBody] = curl({QStringLiteral("-X"), QStringLiteral("POST"), base + QStringLiteral("/agents/nope/start")});
+        QCOMPARE(unknown, 404);
+        QCOMPARE(QJsonDocument::fromJson(unknownBody).object()[u"error"_s][u"code"_s].toString(), u"unknown_agent"_s);
+
+        QElapsedTimer stopTimer;
+        stopTimer.start();
+        QCOMPARE(app.terminate(SIGTERM), 0);
+        QVERIFY2(stopTimer.elapsed() < test::scaledMs(2000), qPrintable(QString::number(stopTimer.elapsed())));
+        const QString err = QString::fromUtf8(app.readStderr());
+        QVERIFY(err.contains(u"Stopped cleanly"_s));
+        // The summary: the cache answered some lookups, the pool retried the 429s, nothing failed.
+        const QRegularExpressionMatch summary = QRegularExpression(
+            QStringLiteral("Summary: cache (\\d+) lookups, (\\d+) hits .*HTTP (\\d+) requests, (\\d+) attempts, "
+                           "(\\d+) retries, (\\d+) failed")).match(err);
+        QVERIFY2(summary.hasMatch(), qPrintable(err.right(2000)));
+        qInfo("%s", qPrintable(summary.captured(0)));
+        QVERIFY(summary.captured(2).toULongLong() > 0);              // cache hits
+        QVERIFY(summary.captured(3).toULongLong() > 0);              // requests
+        QVERIFY(summary.captured(5).toULongLong() > 0);              // retries after 429
+        QCOMPARE(summary.captured(6).toULongLong(), 0ULL);           // none finally failed
     }
 
     // opsdeck --market-only --market-port 0: the embedded exchange alone, on a free port.

@@ -24,16 +24,26 @@ HttpPool::HttpPool(HttpPoolSettings settings, const Clock &clock)
 
 HttpPool::~HttpPool()
 {
+    shutdown();
     HttpDispatcher *dispatcher = m_dispatcher;
     QMetaObject::invokeMethod(
         dispatcher,
         [dispatcher] {
-            dispatcher->shutdown();
             dispatcher->deleteLater(); // deleted in its thread as that thread finishes
         },
         Qt::BlockingQueuedConnection);
     m_thread->quit();
     m_thread->wait();
+}
+
+void HttpPool::shutdown()
+{
+    if (m_shutDown)
+        return;
+    m_shutDown = true;
+    HttpDispatcher *dispatcher = m_dispatcher;
+    QMetaObject::invokeMethod(
+        dispatcher, [dispatcher] { dispatcher->shutdown(); }, Qt::BlockingQueuedConnection);
 }
 
 QFuture<Result<HttpResponse>> HttpPool::request(HttpRequest request)

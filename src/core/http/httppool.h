@@ -56,6 +56,9 @@ public:
     void setPoolSize(int size);
     // Live: pool size, timeout, retry count and delay (http_* keys of RuntimeConfig).
     void applyConfig(const HttpConfig &config);
+    // Fails every pending request with `shutdown` and joins the threads; requests after it fail
+    // at once with `shutdown`. Idempotent; the destructor calls it. Owner's thread.
+    void shutdown();
     // Sets (or with nullopt removes) an api's rate limit, as HttpRequest::rateLimit does.
     void setApiLimit(const QString &api, std::optional<RateLimiter::Limits> limits);
 
@@ -69,6 +72,7 @@ private:
     std::unique_ptr<HttpStatsRecorder> m_stats;
     std::unique_ptr<QThread> m_thread;
     HttpDispatcher *m_dispatcher = nullptr; // its QObject lives in m_thread; deleted there
+    bool m_shutDown = false;
 };
 
 } // namespace opsdeck::http

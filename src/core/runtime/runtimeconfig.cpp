@@ -154,17 +154,20 @@ const QList<Row> &rows()
          .access = OPSDECK_FIELD(exec.maxConcurrentTasks)},
         {.spec = {.section = u"exec"_s, .key = u"task_timeout_multiplier"_s,
                   .type = ConfigType::Double, .defaultValue = u"1.2"_s, .min = 0.1, .max = 100,
-                  .help = u"Effective task timeout = the task's timeout x this factor."_s},
+                  .help = u"Effective task timeout = the task's timeout x this factor."_s,
+                  .live = true},
          .access = OPSDECK_FIELD(exec.taskTimeoutMultiplier)},
         {.spec = {.section = u"exec"_s, .key = u"reserved_critical_slots"_s,
                   .type = ConfigType::Int, .defaultValue = u"1"_s, .min = 0, .max = 1023,
                   .help = u"Slots of max_concurrent_tasks kept for CRITICAL tasks; must be less "
-                          "than max_concurrent_tasks."_s},
+                          "than max_concurrent_tasks."_s,
+                  .live = true},
          .access = OPSDECK_FIELD(exec.reservedCriticalSlots)},
         {.spec = {.section = u"exec"_s, .key = u"aging_interval"_s,
                   .type = ConfigType::Duration, .defaultValue = u"5"_s, .min = 0, .max = 3600,
                   .minExclusive = true, .unit = u"seconds"_s,
-                  .help = u"A waiting task moves up one priority level per interval."_s},
+                  .help = u"A waiting task moves up one priority level per interval."_s,
+                  .live = true},
          .access = OPSDECK_FIELD(exec.agingInterval)},
 
         // [monitor]

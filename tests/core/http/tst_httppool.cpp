@@ -149,6 +149,7 @@ private Q_SLOTS:
     void invalidRequestsFailAtOnce();
     void cancelledRequestIsNotSent();
     void destructionFailsPendingRequests();
+    void shutdownFailsPendingAndLaterRequests();
     void syncContinuationsMaySubmitAgain();
     void apiLimitAppliesToTheNextRequest();
     void systemProxyIsHonoured();
@@ -861,6 +862,24 @@ void TestHttpPool::destructionFailsPendingRequests()
         QVERIFY(!future.result().has_value());
         QCOMPARE(future.result().error().code, u"shutdown"_s);
     }
+}
+
+// shutdown() (the runtime calls it before waiting for agent tasks that may still submit) fails
+// what is pending and every later request at once; the pool object stays valid.
+void TestHttpPool::shutdownFailsPendingAndLaterRequests()
+{
+    m_server->addRule(FaultRule::hang().onPath("/hang"));
+    HttpPool pool(testSettings(1));
+    const ResultFuture inFlight = pool.request(get(u"/hang"_s));
+    QVERIFY(m_server->waitForRequests(1, scaledMs(5000)));
+    pool.shutdown();
+    QVERIFY(inFlight.isFinished());
+    QCOMPARE(inFlight.result().error().code, u"shutdown"_s);
+    const ResultFuture later = pool.request(get(u"/later"_s));
+    QVERIFY(later.isFinished());
+    QCOMPARE(later.result().error().code, u"shutdown"_s);
+    pool.shutdown(); // idempotent
+    QCOMPARE(m_server->requestCount(), 1);
 }
 
 // Results resolve in the caller's or a worker's thread once the pool's mutex is released, so a
