@@ -48,12 +48,13 @@ private:
     std::unique_ptr<ApiService> m_service;
     quint16 m_port = 0;
 
-    void startServer(GuardLimits limits = {})
+    void startServer(GuardLimits limits = {}, AgentControl agents = {})
     {
         m_service.reset();
         ApiServer::Settings settings;
         settings.port = 0;
         settings.limits = limits;
+        settings.agents = std::move(agents);
         settings.allowedHosts = {QStringLiteral("opsdeck.example")};
         m_service = std::make_unique<ApiService>(settings, *m_monitor);
         Result<quint16> port = m_service->start();
@@ -147,6 +148,72 @@ private Q_SLOTS:
         QCOMPARE(test::httpStatus(raw), 400);
         QCOMPARE(errorCode(raw), code);
         QVERIFY(!json(raw).value(QStringLiteral("error")).toObject().value(QStringLiteral("message")).toString().isEmpty());
+    }
+
+    // GET /agents, POST /agents/{id}/start|stop over an AgentControl: 503 while the agents do
+    // not exist, JSON 404 for an unknown id, 409 when the agent refuses, 405 for GET on start.
+    void agentRoutes()
+    {
+        QByteArray raw = get("/agents"); // no control at all
+        QCOMPARE(test::httpStatus(raw), 503);
+        QCOMPARE(errorCode(raw), QStringLiteral("agents_unavailable"));
+
+        auto running = std::make_shared<QHash<QString, bool>>();
+        running->insert(QStringLiteral("mm1"), true);
+        running->insert(QStringLiteral("broken"), false);
+        const auto agentJson = [running](const QString &id) -> std::optional<QJsonObject> {
+            if (!running->contains(id))
+                return std::nullopt;
+            return QJsonObject{{QStringLiteral("id"), id},
+                               {QStringLiteral("status"),
+                                running->value(id) ? QStringLiteral("RUNNING") : QStringLiteral("STOPPED")}};
+        };
+        AgentControl control;
+        control.list = [running, agentJson]() -> std::optional<QJsonArray> {
+            QJsonArray list;
+            for (const QString &id : {QStringLiteral("broken"), QStringLiteral("mm1")})
+                list.append(*agentJson(id));
+            return list;
+        };
+        control.find = agentJson;
+        const auto change = [running](const QString &id, bool start) -> Status {
+            if (!running->contains(id))
+                return fail(QStringLiteral("unknown_agent"), QStringLiteral("No agent \"%1\".").arg(id));
+            if (id == u"broken" && start)
+                return fail(QStringLiteral("agent_start_failed"), QStringLiteral("It cannot start."));
+            running->insert(id, start);
+            return ok();
+        };
+        control.start = [change](const QString &id) { return change(id, true); };
+        control.stop = [change](const QString &id) { return change(id, false); };
+        startServer({}, control);
+
+        raw = get("/agents");
+        QCOMPARE(test::httpStatus(raw), 200);
+        QCOMPARE(json(raw).value(QStringLiteral("count")).toInt(), 2);
+        QCOMPARE(test::httpStatus(get("/api/v1/agents")), 200);
+        QCOMPARE(test::httpStatus(get("/agents?x=1")), 400);
+
+        const auto post = [this](const QByteArray &target) {
+            return test::rawHttp(m_port,
+                                 "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + QByteArray::number(m_port)
+                                     + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                                 test::scaledMs(5000));
+        };
+        raw = post("/agents/mm1/stop");
+        QCOMPARE(test::httpStatus(raw), 200);
+        QCOMPARE(json(raw).value(QStringLiteral("agent")).toObject().value(QStringLiteral("status")).toString(),
+                 QStringLiteral("STOPPED"));
+        raw = post("/agents/mm1/start");
+        QCOMPARE(json(raw).value(QStringLiteral("agent")).toObject().value(QStringLiteral("status")).toString(),
+                 QStringLiteral("RUNNING"));
+        raw = post("/agents/nope/start");
+        QCOMPARE(test::httpStatus(raw), 404);
+        QCOMPARE(errorCode(raw), QStringLiteral("unknown_agent"));
+        raw = post("/agents/broken/start");
+        QCOMPARE(test::httpStatus(raw), 409);
+        QCOMPARE(errorCode(raw), QStringLiteral("agent_start_failed"));
+        QCOMPARE(test::httpStatus(get("/agents/mm1/start")), 405);
     }
 
     void notFoundAndMethodNotAllowed()
