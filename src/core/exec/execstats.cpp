@@ -59,7 +59,10 @@ QJsonObject AgentCycleStats::toJson() const
             {QStringLiteral("cycles_timed_out"), double(cyclesTimedOut)},
             {QStringLiteral("drift_p50_ms"), driftP50Ms},
             {QStringLiteral("drift_p99_ms"), driftP99Ms},
-            {QStringLiteral("drift_max_ms"), driftMaxMs}};
+            {QStringLiteral("drift_max_ms"), driftMaxMs},
+            {QStringLiteral("duration_p50_ms"), durationP50Ms},
+            {QStringLiteral("duration_p99_ms"), durationP99Ms},
+            {QStringLiteral("duration_max_ms"), durationMaxMs}};
 }
 
 QJsonObject histogramSummaryMs(const HistogramSnapshot &snapshot)

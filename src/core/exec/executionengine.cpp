@@ -97,6 +97,7 @@ struct ExecutionEngine::AgentEntry : TimerNode
     quint64 cycleNumber = 0;
     quint64 started = 0, skipped = 0, completed = 0, failed = 0, timedOut = 0;
     LatencyHistogram drift;
+    LatencyHistogram duration; // every cycle's run time, whatever its outcome
 };
 
 struct ExecutionEngine::Completion
@@ -664,6 +665,7 @@ void ExecutionEngine::finishLocked(const TaskPtr &task, Result<QJsonValue> &resu
     }
     if (AgentEntry *entry = task->agent.get()) {
         entry->inFlight = false;
+        entry->duration.recordDuration(ran);
         if (outcome == RunOutcome::Completed)
             ++entry->completed;
         else if (outcome == RunOutcome::TimedOut)
@@ -953,6 +955,10 @@ AgentCycleStats ExecutionEngine::agentStatsLocked(const AgentEntry &entry) const
     s.driftP50Ms = double(drift.valueAtPercentile(50)) / 1e6;
     s.driftP99Ms = double(drift.valueAtPercentile(99)) / 1e6;
     s.driftMaxMs = double(drift.max()) / 1e6;
+    const HistogramSnapshot duration = entry.duration.snapshot();
+    s.durationP50Ms = double(duration.valueAtPercentile(50)) / 1e6;
+    s.durationP99Ms = double(duration.valueAtPercentile(99)) / 1e6;
+    s.durationMaxMs = double(duration.max()) / 1e6;
     return s;
 }
 

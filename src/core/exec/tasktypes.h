@@ -118,6 +118,10 @@ struct AgentCycleStats
     double driftP50Ms = 0;
     double driftP99Ms = 0;
     double driftMaxMs = 0;
+    // Cycle run time (start to return), in milliseconds.
+    double durationP50Ms = 0;
+    double durationP99Ms = 0;
+    double durationMaxMs = 0;
 
     QJsonObject toJson() const;
 };

@@ -861,6 +861,43 @@ private slots:
         QVERIFY(j.contains(QStringLiteral("drift_p99_ms")));
     }
 
+    // Each cycle's run time goes into the agent's duration histogram (the per-agent cycle
+    // latency the runtime reports): a cycle that takes 250 ms on the clock reads 250 ms.
+    void cycleDurationIsRecorded()
+    {
+        class SlowAgent final : public Agent
+        {
+        public:
+            explicit SlowAgent(ManualClock &clock)
+                : Agent(CycleAgent::makeConfig(QStringLiteral("slow"), 10.0))
+                , m_clock(clock)
+            {}
+
+        protected:
+            Result<QJsonObject> cycle(const CycleContext &) override
+            {
+                m_clock.advance(250ms);
+                return QJsonObject{};
+            }
+
+        private:
+            ManualClock &m_clock;
+        };
+        ManualClock clock;
+        ExecutionEngine engine(execConfig(2), clock);
+        QVERIFY(engine.start());
+        auto agent = std::make_shared<SlowAgent>(clock);
+        QVERIFY(agent->start());
+        QVERIFY(engine.scheduleAgentCycle(agent, TaskPriority::Normal));
+        QTRY_VERIFY_WITH_TIMEOUT(agent->metrics().cyclesCompleted == 1, scaledMs(kWaitMs));
+        QTRY_VERIFY_WITH_TIMEOUT(engine.agentCycleStats(QStringLiteral("slow"))->cyclesCompleted == 1,
+                                 scaledMs(kWaitMs));
+        const AgentCycleStats s = *engine.agentCycleStats(QStringLiteral("slow"));
+        QVERIFY2(qAbs(s.durationP50Ms - 250) < 1, qPrintable(QString::number(s.durationP50Ms)));
+        QVERIFY(qAbs(s.durationMaxMs - 250) < 1);
+        QVERIFY(s.toJson().contains(QStringLiteral("duration_p99_ms")));
+    }
+
     void adaptiveIntervalIsUsed()
     {
         ManualClock clock;
