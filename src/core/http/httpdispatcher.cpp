@@ -557,6 +557,8 @@ void HttpDispatcher::handleOutcome(HttpAttemptOutcome outcome)
             qCDebug(lcHttp) << "api" << api.name << "paused for" << ceilMs(until - t) << "ms";
         }
     }
+    if (outcome.status > 0)
+        pending->lastStatus = outcome.status;
     pending->last = std::move(outcome);
 
     if (pending->promise.isCanceled()) {
@@ -664,12 +666,11 @@ void HttpDispatcher::finishWithError(const PendingPtr &pending,
         {QStringLiteral("attempts"), pending->attempts},
         {QStringLiteral("elapsed_ms"), double(now() - pending->createdNs) / 1e6},
     };
-    if (pending->last) {
-        if (pending->last->status > 0)
-            details.insert(QStringLiteral("status"), pending->last->status);
-        if (pending->last->kind != kind && !pending->last->errorText.isEmpty())
-            details.insert(QStringLiteral("last_error"), pending->last->errorText);
-    }
+    // The last answer the server gave, even when the deadline then cut a later attempt short.
+    if (pending->lastStatus > 0)
+        details.insert(QStringLiteral("status"), pending->lastStatus);
+    if (pending->last && pending->last->kind != kind && !pending->last->errorText.isEmpty())
+        details.insert(QStringLiteral("last_error"), pending->last->errorText);
     const QString text = QStringLiteral("%1 %2: %3")
                              .arg(QString::fromLatin1(pending->method),
                                   pending->request.url.toDisplayString(QUrl::RemoveQuery), message);

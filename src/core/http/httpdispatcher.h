@@ -81,6 +81,7 @@ public:
         qint64 admittedNs = 0;        // when the current/last attempt left the queue
         int workerIndex = 0;
         std::optional<HttpAttemptOutcome> last;
+        int lastStatus = 0; // the last HTTP status any attempt received (0: none yet)
         std::optional<Timeline::iterator> deadlineEntry;
         std::optional<Timeline::iterator> delayedEntry;
     };

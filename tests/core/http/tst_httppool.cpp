@@ -138,6 +138,7 @@ private Q_SLOTS:
     void attemptDeadlineHoldsWhileServerTrickles();
     void overallDeadlineCoversWaiting();
     void overallDeadlineCoversRetries();
+    void deadlineErrorKeepsTheLastStatus();
     void priorityLanesGoFirst();
     void limiterHoldsForConcurrentCallers();
     void usageHeaderCorrectsTheLimiter();
@@ -552,6 +553,25 @@ void TestHttpPool::overallDeadlineCoversRetries()
     QVERIFY(future.result().error().details.value(u"attempts").toInt() > 1);
     QCOMPARE(future.result().error().details.value(u"status").toInt(), 503);
     QVERIFY2(elapsed >= 500 && elapsed <= 500 + scaledMs(50), qPrintable(QString::number(elapsed)));
+}
+
+// The deadline may cut a retry short while it is on the wire; the error still names the last
+// answer the server gave (CI caught overallDeadlineCoversRetries reporting status 0 that way).
+void TestHttpPool::deadlineErrorKeepsTheLastStatus()
+{
+    m_server->addRule(FaultRule::status(503).onPath("/flaky").forNext(1));
+    m_server->addRule(FaultRule::hang().onPath("/flaky"));
+    HttpPoolSettings settings = testSettings();
+    settings.retry.baseDelay = 1ms;
+    HttpPool pool(settings);
+    HttpRequest request = get(u"/flaky"_s);
+    request.deadline = 300ms;
+    const ResultFuture future = pool.request(request);
+    QVERIFY(waitFor(future, scaledMs(5000)));
+    QVERIFY(!future.result().has_value());
+    QCOMPARE(future.result().error().code, u"deadline_exceeded"_s);
+    QCOMPARE(future.result().error().details.value(u"attempts").toInt(), 2);
+    QCOMPARE(future.result().error().details.value(u"status").toInt(), 503);
 }
 
 void TestHttpPool::priorityLanesGoFirst()
