@@ -665,6 +665,10 @@ void ExecutionEngine::finishLocked(const TaskPtr &task, Result<QJsonValue> &resu
     }
     if (AgentEntry *entry = task->agent.get()) {
         entry->inFlight = false;
+        if (entry->interval == Duration::zero() && !entry->removed && !entry->paused && m_running) {
+            entry->when = now; // back to back: the next cycle is due now
+            heapPushLocked(entry);
+        }
         entry->duration.recordDuration(ran);
         if (outcome == RunOutcome::Completed)
             ++entry->completed;
@@ -786,9 +790,9 @@ Status ExecutionEngine::scheduleAgentCycle(std::shared_ptr<Agent> agent,
     if (!agent)
         return fail(QStringLiteral("invalid_argument"), QStringLiteral("No agent was given."));
     const Duration interval = options.interval.value_or(fromSeconds(agent->config().interval));
-    if (interval <= Duration::zero())
+    if (interval < Duration::zero())
         return fail(QStringLiteral("invalid_argument"),
-                    QStringLiteral("The cycle interval must be positive."));
+                    QStringLiteral("The cycle interval must not be negative."));
     auto entry = std::make_shared<AgentEntry>();
     entry->isAgent = true;
     entry->agent = agent;
@@ -797,7 +801,8 @@ Status ExecutionEngine::scheduleAgentCycle(std::shared_ptr<Agent> agent,
     entry->baseInterval = interval;
     entry->interval = interval;
     entry->cycleTimeout = options.cycleTimeout;
-    entry->adaptive = options.adaptive;
+    // Interval 0: back to back (each cycle starts when the previous one returns); nothing to adapt.
+    entry->adaptive = options.adaptive && interval > Duration::zero();
 
     std::vector<TaskPtr> starts;
     std::vector<Completion> done;
@@ -857,8 +862,8 @@ void ExecutionEngine::handleAgentTickLocked(AgentEntry &entry,
         task->agentId = entry.id;
         task->taskType = kCycleType;
         task->priority = entry.priority;
-        const Duration timeout
-            = entry.cycleTimeout.value_or(std::min<Duration>(entry.interval, 60s));
+        const Duration timeout = entry.cycleTimeout.value_or(
+            entry.interval > Duration::zero() ? std::min<Duration>(entry.interval, 60s) : 60s);
         task->timeout = scaled(timeout, m_multiplier);
         task->agent = m_agents.value(entry.id);
         task->readyAt = scheduled;
@@ -884,6 +889,15 @@ void ExecutionEngine::handleAgentTickLocked(AgentEntry &entry,
     }
     if (entry.removed)
         return;
+    if (entry.interval == Duration::zero()) {
+        // Back to back: the cycle's end (finishLocked) or resumeAgent() makes the next one due;
+        // an agent not RUNNING yet is looked at again shortly.
+        if (!entry.inFlight && !entry.paused) {
+            entry.when = now + std::chrono::milliseconds(100);
+            heapPushLocked(&entry);
+        }
+        return;
+    }
     if (entry.adaptive) {
         if (AdaptiveScheduler *scheduler = m_scheduler.load())
             entry.interval = fromSeconds(

@@ -96,7 +96,9 @@ struct StopReport
 // How an agent's cycles are scheduled (scheduleAgentCycle).
 struct AgentScheduleOptions
 {
-    std::optional<Clock::Duration> interval;     // default: the agent's config().interval
+    // Default: the agent's config().interval. 0: back to back (the next cycle starts when the
+    // previous one returns; not adaptive; cycle timeout 60 s unless given).
+    std::optional<Clock::Duration> interval;
     std::optional<Clock::Duration> cycleTimeout; // default: min(interval, 60 s)
     bool adaptive = false;      // interval from the engine's AdaptiveScheduler (if one is set)
     bool runImmediately = true; // the first cycle is due at once (else after one interval)

@@ -149,8 +149,11 @@ std::optional<QJsonArray> Runtime::agentsJson() const
     if (!m_agentsReady.load(std::memory_order_acquire))
         return std::nullopt;
     QJsonArray list;
-    for (const auto &agent : m_registry->agents())
-        list.append(*agentJson(agent->id()));
+    for (const auto &agent : m_registry->agents()) {
+        // nullopt only if stop() began meanwhile; then the list is as far as it got.
+        if (const std::optional<QJsonObject> json = agentJson(agent->id()))
+            list.append(*json);
+    }
     return list;
 }
 

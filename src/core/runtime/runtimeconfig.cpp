@@ -340,8 +340,9 @@ const QList<Row> &rows()
          .check = &checkNotBlank,
          .nonEmpty = true},
         {.spec = {.section = u"agent"_s, .key = u"interval"_s, .type = ConfigType::Duration,
-                  .defaultValue = u"5"_s, .min = 0, .max = kDay, .minExclusive = true,
-                  .unit = u"seconds"_s, .help = u"Base interval between the agent's cycles."_s},
+                  .defaultValue = u"5"_s, .min = 0, .max = kDay, .unit = u"seconds"_s,
+                  .help = u"Base interval between the agent's cycles (the adaptive scheduler "
+                          "adjusts it); 0 runs them back to back."_s},
          .access = OPSDECK_AGENT_FIELD(interval)},
         {.spec = {.section = u"agent"_s, .key = u"priority"_s, .type = ConfigType::Priority,
                   .defaultValue = u"NORMAL"_s,

@@ -861,6 +861,29 @@ private slots:
         QVERIFY(j.contains(QStringLiteral("drift_p99_ms")));
     }
 
+    // Interval 0 runs cycles back to back: each starts when the previous one returns, so none
+    // is ever skipped (a periodic schedule at a tiny interval would skip nearly all of them).
+    void zeroIntervalRunsBackToBack()
+    {
+        ManualClock clock;
+        ExecutionEngine engine(execConfig(2), clock);
+        QVERIFY(engine.start());
+        auto agent = std::make_shared<CycleAgent>(QStringLiteral("busy"), 0.0);
+        QVERIFY(agent->start());
+        AgentScheduleOptions options;
+        options.adaptive = true; // ignored for interval 0
+        QVERIFY(engine.scheduleAgentCycle(agent, TaskPriority::Normal, options));
+        QTRY_VERIFY_WITH_TIMEOUT(agent->metrics().cyclesCompleted >= 50, scaledMs(kWaitMs));
+        QVERIFY(engine.unscheduleAgent(QStringLiteral("busy")));
+        agent->stop();
+        QVERIFY(engine.waitForIdle(std::chrono::milliseconds(scaledMs(kWaitMs))));
+        QCOMPARE(agent->metrics().cyclesFailed, quint64(0));
+        const QJsonObject stats = engine.stats().toJson();
+        QCOMPARE(stats.value(QStringLiteral("cycles_skipped")).toInteger(), 0);
+        QVERIFY(!engine.scheduleAgentCycle(std::make_shared<CycleAgent>(QStringLiteral("neg"), -1.0),
+                                           TaskPriority::Normal));
+    }
+
     // Each cycle's run time goes into the agent's duration histogram (the per-agent cycle
     // latency the runtime reports): a cycle that takes 250 ms on the clock reads 250 ms.
     void cycleDurationIsRecorded()

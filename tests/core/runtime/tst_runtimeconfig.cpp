@@ -492,11 +492,9 @@ void TestRuntimeConfig::badValues_data()
         u"symbols"_s, u"A,B,A"_s, {u"lists 'A' twice"_s}, 2);
     row("host bad", "[api]\nallowed_hosts = ok.example, bad_host!\n", u"invalid_value"_s, u"api"_s,
         u"allowed_hosts"_s, u"ok.example, bad_host!"_s, {u"'bad_host!' is not a host name"_s}, 2);
-    row("agent interval zero", "[agent.a]\ntype = t\ninterval = 0\n", u"out_of_range"_s,
-        u"agent.a"_s, u"interval"_s, u"0"_s,
-        {u"[agent.a] interval = 0 is out of range: allowed more than 0 and at most 86400 "
-         "seconds"_s},
-        3);
+    row("agent interval negative", "[agent.a]\ntype = t\ninterval = -1\n", u"out_of_range"_s,
+        u"agent.a"_s, u"interval"_s, u"-1"_s,
+        {u"[agent.a] interval = -1 is out of range: allowed 0..86400 seconds"_s}, 3);
     row("agent priority", "[agent.a]\ntype = t\npriority = urgent\n", u"not_allowed"_s,
         u"agent.a"_s, u"priority"_s, u"urgent"_s,
         {u"[agent.a] priority = urgent is not one of CRITICAL, HIGH, NORMAL, LOW, IDLE"_s}, 3);
