@@ -333,8 +333,10 @@ void Application::reloadConfig()
             return;
         }
     }
-    if (!m_parts->runtime)
-        return; // --market-only
+    if (!m_parts->runtime) { // --market-only
+        qCInfo(lcApp, "Configuration reloaded: market faults applied");
+        return;
+    }
     const QStringList restart = m_parts->runtime->applyConfig(loaded.config);
     if (!restart.isEmpty()) {
         qCWarning(lcApp, "Reloaded; these changes take effect after a restart: %s",
