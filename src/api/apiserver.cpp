@@ -1,5 +1,6 @@
 #include "api/apiserver.h"
 
+#include "api/serverrequest.h"
 #include "core/monitor/metricsjson.h"
 #include "core/monitor/performancemonitor.h"
 #include "core/support/logging.h"
@@ -12,37 +13,6 @@
 namespace opsdeck::api {
 
 namespace {
-
-QByteArray methodName(QHttpServerRequest::Method method)
-{
-    switch (method) {
-    case QHttpServerRequest::Method::Get: return QByteArrayLiteral("GET");
-    case QHttpServerRequest::Method::Put: return QByteArrayLiteral("PUT");
-    case QHttpServerRequest::Method::Delete: return QByteArrayLiteral("DELETE");
-    case QHttpServerRequest::Method::Post: return QByteArrayLiteral("POST");
-    case QHttpServerRequest::Method::Head: return QByteArrayLiteral("HEAD");
-    case QHttpServerRequest::Method::Options: return QByteArrayLiteral("OPTIONS");
-    case QHttpServerRequest::Method::Patch: return QByteArrayLiteral("PATCH");
-    case QHttpServerRequest::Method::Connect: return QByteArrayLiteral("CONNECT");
-    case QHttpServerRequest::Method::Trace: return QByteArrayLiteral("TRACE");
-    default: return QByteArrayLiteral("UNKNOWN");
-    }
-}
-
-ApiRequest toApiRequest(const QHttpServerRequest &request)
-{
-    ApiRequest out;
-    out.method = methodName(request.method());
-    const QUrl url = request.url();
-    out.path = url.path(QUrl::FullyDecoded);
-    out.query = parseQuery(url.query(QUrl::FullyEncoded).toLatin1());
-    const auto headers = request.headers();
-    out.headers.reserve(headers.size());
-    for (const auto &[name, value] : headers)
-        out.headers.append({name.toLower(), value});
-    out.body = request.body();
-    return out;
-}
 
 // Checks the parameters of one request against the names a route accepts.
 std::optional<HttpReply> unknownParameter(const ApiRequest &request, const QStringList &allowed)
