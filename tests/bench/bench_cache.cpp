@@ -842,22 +842,7 @@ int main(int argc, char *argv[])
     const bool quick = parser.isSet(quickOption);
 
     const auto started = SteadyClock::now();
-    const QDateTime now = QDateTime::currentDateTimeUtc();
-    print(QStringLiteral("bench_cache %1%2, %3, %4 hardware threads; %5")
-              .arg(QStringLiteral(OPSDECK_VERSION_STRING),
-                   quick ? QStringLiteral(" --quick") : QString(), now.toString(Qt::ISODateWithMs))
-              .arg(std::thread::hardware_concurrency())
-              .arg(loadText()));
-    print(QString());
-
-    QJsonObject document{
-        {QStringLiteral("schema_version"), kSchemaVersion},
-        {QStringLiteral("opsdeck_version"), QStringLiteral(OPSDECK_VERSION_STRING)},
-        {QStringLiteral("timestamp"), now.toString(Qt::ISODateWithMs)},
-        {QStringLiteral("timestamp_ms"), now.toMSecsSinceEpoch()},
-        {QStringLiteral("quick"), quick},
-        {QStringLiteral("hardware_threads"), int(std::thread::hardware_concurrency())},
-        {QStringLiteral("load_average_start"), loadAverage()}};
+    QJsonObject document = startRun(QStringLiteral("bench_cache"), quick, kSchemaVersion);
     QList<Goal> goals;
     int exitCode = 0;
     if (parts.contains(QLatin1String("hit")))

@@ -1,8 +1,11 @@
 #include "benchsupport.h"
 
+#include <QtCore/QDateTime>
 #include <QtCore/QFile>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QStringList>
+
+#include <thread>
 
 namespace opsdeck::bench {
 
@@ -41,6 +44,25 @@ QString loadText()
     for (const QJsonValue &v : loadAverage())
         parts.append(QString::number(v.toDouble(), 'f', 2));
     return QStringLiteral("load average ") + parts.join(QLatin1Char(' '));
+}
+
+QJsonObject startRun(const QString &benchName, bool quick, int schemaVersion)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const int threads = int(std::thread::hardware_concurrency());
+    print(QStringLiteral("%1 %2%3, %4, %5 hardware threads; %6")
+              .arg(benchName, QStringLiteral(OPSDECK_VERSION_STRING),
+                   quick ? QStringLiteral(" --quick") : QString(), now.toString(Qt::ISODateWithMs))
+              .arg(threads)
+              .arg(loadText()));
+    print(QString());
+    return {{QStringLiteral("schema_version"), schemaVersion},
+            {QStringLiteral("opsdeck_version"), QStringLiteral(OPSDECK_VERSION_STRING)},
+            {QStringLiteral("timestamp"), now.toString(Qt::ISODateWithMs)},
+            {QStringLiteral("timestamp_ms"), now.toMSecsSinceEpoch()},
+            {QStringLiteral("quick"), quick},
+            {QStringLiteral("hardware_threads"), threads},
+            {QStringLiteral("load_average_start"), loadAverage()}};
 }
 
 bool writeJsonFile(const QString &path, const QJsonObject &document)

@@ -1,4 +1,4 @@
-// Shared helpers of the benchmark executables (bench_cache, bench_http): console output, the
+// Shared helpers of the benchmark executables (bench_cache, bench_http, bench_exec): console output, the
 // machine's load average printed beside every figure, PASS/MISS goals and the --json file.
 // Main thread only.
 #pragma once
@@ -17,6 +17,10 @@ QString passMiss(bool pass);
 // /proc/loadavg's three figures, and the same as "load average 0.41 0.52 0.60".
 QJsonArray loadAverage();
 QString loadText();
+// Prints the run's banner ("bench_x 0.1.0 --quick, <time>, 2 hardware threads; load ...") and a
+// blank line, and returns the result document's common header: schema_version, opsdeck_version,
+// timestamp (+ _ms), quick, hardware_threads, load_average_start.
+QJsonObject startRun(const QString &benchName, bool quick, int schemaVersion);
 // Writes the document indented; on failure says why on stderr and returns false.
 bool writeJsonFile(const QString &path, const QJsonObject &document);
 

@@ -414,22 +414,7 @@ int main(int argc, char *argv[])
     }
 
     const auto started = SteadyClock::now();
-    const QDateTime now = QDateTime::currentDateTimeUtc();
-    print(QStringLiteral("bench_exec %1%2, %3, %4 hardware threads; %5")
-              .arg(QStringLiteral(OPSDECK_VERSION_STRING),
-                   quick ? QStringLiteral(" --quick") : QString(), now.toString(Qt::ISODateWithMs))
-              .arg(std::thread::hardware_concurrency())
-              .arg(loadText()));
-    print(QString());
-
-    QJsonObject document{
-        {QStringLiteral("schema_version"), kSchemaVersion},
-        {QStringLiteral("opsdeck_version"), QStringLiteral(OPSDECK_VERSION_STRING)},
-        {QStringLiteral("timestamp"), now.toString(Qt::ISODateWithMs)},
-        {QStringLiteral("timestamp_ms"), now.toMSecsSinceEpoch()},
-        {QStringLiteral("quick"), quick},
-        {QStringLiteral("hardware_threads"), int(std::thread::hardware_concurrency())},
-        {QStringLiteral("load_average_start"), loadAverage()}};
+    QJsonObject document = startRun(QStringLiteral("bench_exec"), quick, kSchemaVersion);
     QList<Goal> goals;
     if (parts.contains(QLatin1String("throughput")))
         document.insert(QStringLiteral("dispatch_throughput"), benchThroughput(quick, goals));
