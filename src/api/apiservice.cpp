@@ -1,6 +1,6 @@
 #include "api/apiservice.h"
 
-#include <QtCore/QMetaObject>
+#include "api/serverthread.h"
 
 namespace opsdeck::api {
 
@@ -21,25 +21,8 @@ Result<quint16> ApiService::start()
 {
     if (m_running)
         return m_server->port();
-    m_server->moveToThread(&m_thread);
-    m_thread.start();
-    Result<quint16> result = fail(QStringLiteral("listen_failed"), QStringLiteral("Not started."));
-    QMetaObject::invokeMethod(
-        m_server.get(), [&] { result = m_server->listen(); }, Qt::BlockingQueuedConnection);
-    if (!result) {
-        QThread *owner = QThread::currentThread();
-        QMetaObject::invokeMethod(
-            m_server.get(),
-            [this, owner] {
-                m_server->shutdown();
-                m_server->moveToThread(owner);
-            },
-            Qt::BlockingQueuedConnection);
-        m_thread.quit();
-        m_thread.wait();
-        return result;
-    }
-    m_running = true;
+    Result<quint16> result = listenInThread(*m_server, m_thread);
+    m_running = result.has_value();
     return result;
 }
 
@@ -48,17 +31,7 @@ void ApiService::stop()
     if (!m_running)
         return;
     m_running = false;
-    QThread *owner = QThread::currentThread();
-    QMetaObject::invokeMethod(
-        m_server.get(),
-        [this, owner] {
-            m_server->shutdown();
-            // Back to the owning thread, so the server can be destroyed there.
-            m_server->moveToThread(owner);
-        },
-        Qt::BlockingQueuedConnection);
-    m_thread.quit();
-    m_thread.wait();
+    shutdownInThread(*m_server, m_thread);
 }
 
 QString ApiService::baseUrl() const

@@ -1,6 +1,6 @@
 #include "market/marketservice.h"
 
-#include <QtCore/QMetaObject>
+#include "api/serverthread.h"
 
 namespace opsdeck::market {
 
@@ -19,25 +19,8 @@ Result<quint16> MarketService::start()
 {
     if (m_running)
         return m_server->port();
-    m_server->moveToThread(&m_thread);
-    m_thread.start();
-    Result<quint16> result = fail(QStringLiteral("listen_failed"), QStringLiteral("Not started."));
-    QMetaObject::invokeMethod(
-        m_server.get(), [&] { result = m_server->listen(); }, Qt::BlockingQueuedConnection);
-    if (!result) {
-        QThread *owner = QThread::currentThread();
-        QMetaObject::invokeMethod(
-            m_server.get(),
-            [this, owner] {
-                m_server->shutdown();
-                m_server->moveToThread(owner);
-            },
-            Qt::BlockingQueuedConnection);
-        m_thread.quit();
-        m_thread.wait();
-        return result;
-    }
-    m_running = true;
+    Result<quint16> result = api::listenInThread(*m_server, m_thread);
+    m_running = result.has_value();
     return result;
 }
 
@@ -46,18 +29,9 @@ bool MarketService::stop(int timeoutMs)
     if (!m_running)
         return true;
     m_running = false;
-    QThread *owner = QThread::currentThread();
     // Handlers are synchronous and short (the largest, 1000 one-minute klines, takes about
     // 90 ms in RelWithDebInfo), so the blocking call waits at most for one request in progress.
-    QMetaObject::invokeMethod(
-        m_server.get(),
-        [this, owner] {
-            m_server->shutdown();
-            m_server->moveToThread(owner); // destroyed in the owning thread
-        },
-        Qt::BlockingQueuedConnection);
-    m_thread.quit();
-    return m_thread.wait(QDeadlineTimer(timeoutMs));
+    return api::shutdownInThread(*m_server, m_thread, QDeadlineTimer(timeoutMs));
 }
 
 quint16 MarketService::port() const
