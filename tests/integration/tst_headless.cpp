@@ -335,7 +335,7 @@ private Q_SLOTS:
         const Run second = runToEnd({QStringLiteral("--headless"), QStringLiteral("--api-port"), QStringLiteral("0"),
                                      QStringLiteral("--data-dir"), tmp.filePath(QStringLiteral("data"))},
                                     tmp.path());
-        QCOMPARE(second.exitCode, 4);
+        QVERIFY2(second.exitCode == 4, second.err.constData());
         QVERIFY2(second.err.contains("Another OpsDeck instance"), second.err.constData());
         QCOMPARE(first.terminate(), 0);
     }
