@@ -8,7 +8,7 @@ OPSDECK_PACKAGES=(
     qt6-base-dev qt6-httpserver-dev qt6-websockets-dev qt6-charts-dev libqt6opengl6-dev
     libqt6sql6-sqlite qt6-tools-dev qt6-l10n-tools qt6-translations-l10n
     libexpected-dev libsqlite3-dev
-    xvfb xauth curl
+    xvfb xauth curl openssl python3 python3-requests python3-jsonschema
 )
 
 missing=()

@@ -1,0 +1,1 @@
+# REST endpoints beyond the foundation (target_sources(opsdeck_api PRIVATE ...)).

@@ -1,0 +1,1 @@
+# API security: key, auth, TLS (target_sources(opsdeck_api PRIVATE ...)).

@@ -1,0 +1,1 @@
+# events sources of opsdeck_core (target_sources(opsdeck_core PRIVATE ...)).

@@ -1,0 +1,1 @@
+# Cache benchmark library sources (target_sources(opsdeck_core PRIVATE ...)).

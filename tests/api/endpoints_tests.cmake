@@ -1,0 +1,1 @@
+# Endpoint tests: opsdeck_add_test(...) lines.

@@ -1,0 +1,1 @@
+# Security tests: opsdeck_add_test(...) lines.

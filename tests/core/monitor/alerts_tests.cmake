@@ -1,0 +1,1 @@
+# alerts_tests: opsdeck_add_test(...) lines.

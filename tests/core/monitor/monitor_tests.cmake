@@ -1,0 +1,1 @@
+# monitor_tests: opsdeck_add_test(...) lines.

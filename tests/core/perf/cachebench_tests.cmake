@@ -1,0 +1,1 @@
+# cache benchmark library tests
