@@ -1063,16 +1063,22 @@ bool ExecutionEngine::cancel(TaskId id)
 
 ExecStats ExecutionEngine::stats() const
 {
-    return statsImpl(false);
+    return statsImpl(StatsKind::Cumulative);
 }
 
 ExecStats ExecutionEngine::takeStats()
 {
-    return statsImpl(true);
+    return statsImpl(StatsKind::Delta);
 }
 
-ExecStats ExecutionEngine::statsImpl(bool delta) const
+ExecStats ExecutionEngine::takeIntervalStats()
 {
+    return statsImpl(StatsKind::Interval);
+}
+
+ExecStats ExecutionEngine::statsImpl(StatsKind kind) const
+{
+    const bool delta = kind != StatsKind::Cumulative;
     ExecStats s;
     {
         std::lock_guard lock(m_mutex);
@@ -1098,15 +1104,34 @@ ExecStats ExecutionEngine::statsImpl(bool delta) const
         s.cyclesSkipped = m_cyclesSkipped;
         s.poolStarts = m_poolStarts.load(std::memory_order_relaxed);
         s.averageExecutionTime = m_runCount ? m_runSecondsSum / double(m_runCount) : 0.0;
-        for (const auto &entry : m_agents)
-            s.agents.append(agentStatsLocked(*entry));
+        if (kind != StatsKind::Interval) {
+            for (const auto &entry : m_agents)
+                s.agents.append(agentStatsLocked(*entry));
+        }
     }
     std::sort(
         s.agents.begin(), s.agents.end(),
         [](const AgentCycleStats &a, const AgentCycleStats &b) { return a.agentId < b.agentId; });
-    for (size_t p = 0; p < size_t(kTaskPriorityCount); ++p) {
-        s.queueWait[p] = delta ? m_queueWait[p]->deltaSnapshot() : m_queueWait[p]->snapshot();
-        s.runTime[p] = delta ? m_runTime[p]->deltaSnapshot() : m_runTime[p]->snapshot();
+    if (kind == StatsKind::Interval) {
+        // An unchanged count means nothing was recorded since the last delta, whose baseline
+        // then still holds; a record in flight is reported by a later delta, never lost.
+        const std::lock_guard lock(m_intervalMutex);
+        const auto take = [](LatencyHistogram &h, quint64 &seen) {
+            const quint64 count = h.count();
+            if (count == seen)
+                return HistogramSnapshot();
+            seen = count;
+            return h.deltaSnapshot();
+        };
+        for (size_t p = 0; p < size_t(kTaskPriorityCount); ++p) {
+            s.queueWait[p] = take(*m_queueWait[p], m_queueWaitSeen[p]);
+            s.runTime[p] = take(*m_runTime[p], m_runTimeSeen[p]);
+        }
+    } else {
+        for (size_t p = 0; p < size_t(kTaskPriorityCount); ++p) {
+            s.queueWait[p] = delta ? m_queueWait[p]->deltaSnapshot() : m_queueWait[p]->snapshot();
+            s.runTime[p] = delta ? m_runTime[p]->deltaSnapshot() : m_runTime[p]->snapshot();
+        }
     }
     if (AdaptiveScheduler *scheduler = m_scheduler.load())
         s.schedulerStats = scheduler->stats();

@@ -160,6 +160,11 @@ public:
     ExecStats stats() const;
     // Histograms since the previous takeStats() (one consumer: the monitor).
     ExecStats takeStats();
+    // As takeStats() (they share the delta baselines: use one or the other), made cheap for the
+    // monitor's tick: `agents` stays empty (agentCycleStats() has them), and a histogram with
+    // nothing recorded since the previous call comes back as an empty, layout-less snapshot
+    // without copying its counters.
+    ExecStats takeIntervalStats();
 
     // Handles every heap entry due at clock.monotonic() now; returns how many. The timer thread
     // calls it; tests on a ManualClock call it after advancing the clock.
@@ -208,7 +213,8 @@ private:
     void retainAgentLocked(const QString &agentId);
     TaskInfo infoLocked(const Task &task) const;
     AgentCycleStats agentStatsLocked(const AgentEntry &entry) const;
-    ExecStats statsImpl(bool delta) const;
+    enum class StatsKind { Cumulative, Delta, Interval };
+    ExecStats statsImpl(StatsKind kind) const;
 
     void runLoop(TaskPtr task);
     Result<QJsonValue> execute(const Task &task);
@@ -259,6 +265,10 @@ private:
 
     std::array<std::unique_ptr<LatencyHistogram>, kTaskPriorityCount> m_queueWait;
     std::array<std::unique_ptr<LatencyHistogram>, kTaskPriorityCount> m_runTime;
+    // takeIntervalStats(): each histogram's count() at its last delta (one consumer).
+    mutable std::mutex m_intervalMutex;
+    mutable std::array<quint64, kTaskPriorityCount> m_queueWaitSeen{};
+    mutable std::array<quint64, kTaskPriorityCount> m_runTimeSeen{};
 
     std::atomic<cache::CacheManager *> m_cache{nullptr};
     std::atomic<http::HttpPool *> m_httpPool{nullptr};
