@@ -1,8 +1,13 @@
 #include "api/apiserver.h"
 
+#include "api/longpoll.h"
+#include "api/guardedsslserver.h"
+#include "api/replysender.h"
 #include "api/serverrequest.h"
+#include "core/monitor/eventlog.h"
 #include "core/monitor/metricsjson.h"
 #include "core/monitor/performancemonitor.h"
+#include "core/monitor/systemprobe.h"
 #include "core/support/logging.h"
 
 #include <QtCore/QJsonDocument>
@@ -48,21 +53,41 @@ public:
     HttpFront(const ApiServer &api, QObject *parent)
         : QAbstractHttpServer(parent)
         , m_api(api)
-    {}
+        , m_polls(new LongPollHub([&api](const ApiRequest &r) { return api.handle(r); },
+                                  api.m_parkedPolls, this))
+    {
+        if (api.m_settings.events) {
+            // Always queued: appends happen in any thread, the api thread's own included (an
+            // ack inside a request must not re-enter the API).
+            connect(api.m_settings.events, &EventLog::appended, m_polls, &LongPollHub::wakeAll,
+                    Qt::QueuedConnection);
+        }
+    }
 
 protected:
     bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override
     {
         const ApiRequest apiRequest = toApiRequest(request);
-        const HttpReply reply = m_api.handle(apiRequest);
+        m_polls->answerNow(socket); // a request pipelined behind a parked poll: keep the order
+        // Behind an answer held back (auth delay) nothing parks, so answers keep request order.
+        m_api.m_parkingAllowed = !hasHeldReplies(socket);
+        const ApiAnswer answer = m_api.answer(apiRequest, socket->peerAddress());
+        const HttpReply &reply = answer.reply;
+        m_api.m_parkingAllowed = false;
         const QByteArray connection = apiRequest.header("connection").toLower();
         // HTTP/1.1 keeps the connection unless told otherwise; QHttpServer 6.4 ignores
         // "Connection: close", so honour it here.
         const bool keepAlive = !connection.contains("close");
-        socket->write(reply.serialize(apiRequest.method != "HEAD", keepAlive));
-        GuardedTcpServer::markResponded(socket);
-        if (!keepAlive)
-            socket->disconnectFromHost();
+        if (const std::optional<int> waitMs = std::exchange(m_api.m_parkRequestMs, std::nullopt)) {
+            m_polls->park(socket, apiRequest, *waitMs, keepAlive); // answered later
+            return true;
+        }
+        if (answer.delay.count() > 0 || hasHeldReplies(socket)) {
+            sendReplyAfter(socket, reply.serialize(apiRequest.method != "HEAD", keepAlive),
+                           keepAlive, answer.delay);
+            return true;
+        }
+        sendReply(socket, reply, apiRequest.method != "HEAD", keepAlive);
         return true;
     }
 
@@ -74,6 +99,7 @@ protected:
 
 private:
     const ApiServer &m_api;
+    LongPollHub *m_polls;
 };
 
 ApiServer::ApiServer(Settings settings,
@@ -85,6 +111,9 @@ ApiServer::ApiServer(Settings settings,
     , m_monitor(monitor)
     , m_clock(clock)
 {
+    SystemProbe::Options probe;
+    probe.diskPath.clear(); // the process only: GET /metrics reads /proc/self
+    m_processProbe = std::make_unique<SystemProbe>(probe, m_clock);
     registerRoutes();
 }
 
@@ -92,7 +121,14 @@ ApiServer::~ApiServer() = default;
 
 Result<quint16> ApiServer::listen()
 {
-    auto *tcp = new GuardedTcpServer(m_settings.limits);
+    const SecuritySettings &security = m_settings.security;
+    if (const Status exposure = approveExposure(m_settings.bindAddress, security); !exposure)
+        return tl::unexpected(exposure.error());
+    QTcpServer *tcp = nullptr;
+    if (security.useTls())
+        tcp = new GuardedSslServer(m_settings.limits, security.tls);
+    else
+        tcp = new GuardedTcpServer(m_settings.limits);
     if (!tcp->listen(m_settings.bindAddress, m_settings.port)) {
         const bool inUse = tcp->serverError() == QAbstractSocket::AddressInUseError;
         const QString message = QStringLiteral("Cannot listen on %1:%2: %3.")
@@ -122,7 +158,8 @@ QString ApiServer::baseUrl() const
     const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
                              ? u'[' + address.toString() + u']'
                              : address.toString();
-    return QStringLiteral("http://%1:%2").arg(host).arg(m_port);
+    const QString scheme = m_settings.security.useTls() ? QStringLiteral("https") : QStringLiteral("http");
+    return QStringLiteral("%1://%2:%3").arg(scheme, host).arg(m_port);
 }
 
 bool ApiServer::hostAllowed(const QByteArray &hostHeader) const
@@ -152,50 +189,132 @@ bool ApiServer::hostAllowed(const QByteArray &hostHeader) const
 
 HttpReply ApiServer::handle(const ApiRequest &request) const
 {
+    return answer(request, QHostAddress(QHostAddress::LocalHost)).reply;
+}
+
+ApiAnswer ApiServer::answer(const ApiRequest &request, const QHostAddress &client) const
+{
     if (!hostAllowed(request.header("host"))) {
         // DNS-rebinding defence: a page on another origin must not reach the loopback API.
-        return HttpReply::error(
+        return {HttpReply::error(
             421, QStringLiteral("host_not_allowed"),
             QStringLiteral("The Host header \"%1\" is not an allowed name for this server.")
-                .arg(QString::fromLatin1(request.header("host"))));
+                .arg(QString::fromLatin1(request.header("host"))))};
     }
-    return m_routes.dispatch(request);
+    if (std::optional<HttpReply> refused = m_auth->refuseOrigin(request))
+        return {*refused};
+    m_auth->beginRequest(client);
+    ApiAnswer out{m_routes.dispatch(request)};
+    out.delay = m_auth->endRequest();
+    m_auth->addCorsHeaders(request, out.reply);
+    return out;
+}
+
+void ApiServer::addEndpoint(Endpoint endpoint)
+{
+    auto spec = std::make_shared<const Endpoint>(endpoint);
+    m_routes.add(
+        endpoint.method, endpoint.pattern,
+        [spec](const ApiRequest &request, const RouteMatch &match) -> HttpReply {
+            std::variant<Params, HttpReply> checked = validateParams(*spec, request, match);
+            if (const HttpReply *refused = std::get_if<HttpReply>(&checked))
+                return *refused;
+            return spec->handler(request, match, std::get<Params>(checked));
+        },
+        endpoint.summary, endpoint.isPublic);
+    m_endpoints.append(std::move(endpoint));
+}
+
+QList<Endpoint> ApiServer::metaEndpoints()
+{
+    QList<Endpoint> out;
+    Endpoint health;
+    health.method = "GET";
+    health.pattern = QStringLiteral("/health");
+    health.summary = QStringLiteral("Liveness and component status (no authentication)");
+    health.description = QStringLiteral(
+        "{status, version, timestamp, components {monitor {status starting|running|stopped, "
+        "last_sample, collection_interval}, api {status, url}}}.");
+    health.isPublic = true;
+    health.tag = QStringLiteral("meta");
+    health.handler = [this](const ApiRequest &, const RouteMatch &, const Params &) {
+        return this->health();
+    };
+    out.append(health);
+
+    Endpoint prometheus;
+    prometheus.method = "GET";
+    prometheus.pattern = QStringLiteral("/metrics");
+    prometheus.summary = QStringLiteral("Prometheus text exposition (format 0.0.4)");
+    prometheus.description = QStringLiteral(
+        "process_* metrics from /proc/self, opsdeck_* gauges and _total counters from the "
+        "latest snapshot in base units (seconds, bytes, ratios 0..1), and latency histograms "
+        "with the fixed le list 0.0005 0.001 0.0025 0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 "
+        "10 +Inf seconds.");
+    prometheus.tag = QStringLiteral("meta");
+    prometheus.handler = [this](const ApiRequest &, const RouteMatch &, const Params &) {
+        return prometheusMetrics();
+    };
+    out.append(prometheus);
+
+    Endpoint openapi;
+    openapi.method = "GET";
+    openapi.pattern = QStringLiteral("/openapi.json");
+    openapi.summary = QStringLiteral("This API as an OpenAPI 3.0 document");
+    openapi.description = QStringLiteral("Generated from the route table: every route, its "
+                                         "parameters and answers.");
+    openapi.tag = QStringLiteral("meta");
+    openapi.handler = [this](const ApiRequest &, const RouteMatch &, const Params &) {
+        return HttpReply::json(openApiDocument());
+    };
+    out.append(openapi);
+
+    Endpoint agents;
+    agents.method = "GET";
+    agents.pattern = QStringLiteral("/agents");
+    agents.summary = QStringLiteral("Every trading agent with its status and metrics");
+    agents.description = QStringLiteral("{agents: [...], count, timestamp}.");
+    agents.errorStatuses = {503};
+    agents.tag = QStringLiteral("agents");
+    agents.handler = [this](const ApiRequest &request, const RouteMatch &, const Params &) {
+        return listAgents(request);
+    };
+    out.append(agents);
+
+    const ParamSpec agentId = ParamSpec::string(QStringLiteral("id"), QStringLiteral("Agent id"), 128);
+    for (const bool start : {true, false}) {
+        Endpoint change;
+        change.method = "POST";
+        change.pattern = start ? QStringLiteral("/agents/{id}/start")
+                               : QStringLiteral("/agents/{id}/stop");
+        change.summary = start
+                             ? QStringLiteral("Start an agent: its cycles run at its interval until stopped")
+                             : QStringLiteral("Stop an agent: no further cycles; the running one is cancelled");
+        change.description = QStringLiteral("{agent: {...}}. Unknown id: 404 unknown_agent; the "
+                                            "agent refusing: 409.");
+        change.pathParams = {agentId};
+        change.errorStatuses = {404, 409, 503};
+        change.tag = QStringLiteral("agents");
+        change.handler = [this, start](const ApiRequest &request, const RouteMatch &,
+                                       const Params &params) {
+            return changeAgent(request, params.text(QStringLiteral("id")), start);
+        };
+        out.append(change);
+    }
+    return out;
 }
 
 void ApiServer::registerRoutes()
 {
-    m_routes.add(
-        "GET", QStringLiteral("/health"),
-        [this](const ApiRequest &request, const RouteMatch &) {
-            if (auto bad = unknownParameter(request, {}))
-                return *bad;
-            return health();
-        },
-        QStringLiteral("Liveness and component status (no authentication)"), true);
-    m_routes.add(
-        "GET", QStringLiteral("/monitoring/metrics"),
-        [this](const ApiRequest &request, const RouteMatch &) { return metrics(request); },
-        QStringLiteral("Recent samples per metric category, oldest first"));
-    m_routes.add(
-        "GET", QStringLiteral("/agents"),
-        [this](const ApiRequest &request, const RouteMatch &) { return listAgents(request); },
-        QStringLiteral("Every trading agent with its status and metrics"));
-    m_routes.add(
-        "POST", QStringLiteral("/agents/{id}/start"),
-        [this](const ApiRequest &request, const RouteMatch &match) {
-            return changeAgent(request, match.params.value(QStringLiteral("id")), true);
-        },
-        QStringLiteral("Start an agent: its cycles run at its interval until stopped"));
-    m_routes.add(
-        "POST", QStringLiteral("/agents/{id}/stop"),
-        [this](const ApiRequest &request, const RouteMatch &match) {
-            return changeAgent(request, match.params.value(QStringLiteral("id")), false);
-        },
-        QStringLiteral("Stop an agent: no further cycles; the running one is cancelled"));
-    // The auth hook is open until the API has state-changing routes (the monitoring issue adds
-    // the key check here, in one place).
-    m_routes.setAuthHook([](const ApiRequest &, const Route &) -> std::optional<HttpReply> {
-        return std::nullopt;
+    QList<Endpoint> all = metaEndpoints();
+    all += monitoringEndpoints();
+    all += operationsEndpoints();
+    for (Endpoint &endpoint : all)
+        addEndpoint(std::move(endpoint));
+    // Every route but the public ones (/health) needs the API key (apiauth.h).
+    m_auth = std::make_unique<ApiAuth>(m_settings.security, m_clock);
+    m_routes.setAuthHook([this](const ApiRequest &request, const Route &) {
+        return m_auth->check(request);
     });
 }
 
@@ -219,61 +338,6 @@ HttpReply ApiServer::health() const
                             {QStringLiteral("timestamp"),
                              metricsjson::isoTimestamp(m_clock.wallMsecs())},
                             {QStringLiteral("components"), components}});
-}
-
-HttpReply ApiServer::metrics(const ApiRequest &request) const
-{
-    if (auto bad = unknownParameter(request, {QStringLiteral("category"), QStringLiteral("limit")}))
-        return *bad;
-    const QString category = request.queryValue(QStringLiteral("category")).value_or(QString());
-    if (!category.isEmpty() && !metricsjson::categories().contains(category)) {
-        return HttpReply::error(
-            400, QStringLiteral("invalid_parameter"),
-            QStringLiteral("Unknown category \"%1\"; allowed: %2.")
-                .arg(category, metricsjson::categories().join(QStringLiteral(", "))),
-            {{QStringLiteral("parameter"), QStringLiteral("category")},
-             {QStringLiteral("value"), category},
-             {QStringLiteral("allowed"), QJsonArray::fromStringList(metricsjson::categories())}});
-    }
-    int limit = 10;
-    if (const auto text = request.queryValue(QStringLiteral("limit"))) {
-        bool ok = false;
-        limit = text->trimmed().toInt(&ok);
-        if (!ok || limit < 1 || limit > MetricsSnapshot::kMaxSamplesPerCategory) {
-            return HttpReply::error(
-                400, QStringLiteral("invalid_parameter"),
-                QStringLiteral("limit must be an integer from 1 to %1, not \"%2\".")
-                    .arg(MetricsSnapshot::kMaxSamplesPerCategory)
-                    .arg(*text),
-                {{QStringLiteral("parameter"), QStringLiteral("limit")},
-                 {QStringLiteral("value"), *text},
-                 {QStringLiteral("min"), 1},
-                 {QStringLiteral("max"), MetricsSnapshot::kMaxSamplesPerCategory}});
-        }
-    }
-    const SnapshotPtr snapshot = m_monitor.latestSnapshot();
-    if (!snapshot || !snapshot->monitorRunning) {
-        HttpReply reply = HttpReply::error(503, QStringLiteral("monitor_not_running"),
-                                           snapshot ? QStringLiteral("The monitor is stopped.")
-                                                    : QStringLiteral("The monitor has not "
-                                                                     "taken its first sample yet."));
-        reply.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("1")});
-        return reply;
-    }
-    if (m_preparedSequence != snapshot->sequence) {
-        m_prepared.clear();
-        m_preparedSequence = snapshot->sequence;
-    }
-    const QString key = category + u'|' + QString::number(limit);
-    auto it = m_prepared.constFind(key);
-    if (it == m_prepared.constEnd()) {
-        const QJsonObject document =
-            metricsjson::metricsDocument(*snapshot, category, limit, snapshot->timestampMs);
-        if (m_prepared.size() > 64)
-            m_prepared.clear();
-        it = m_prepared.insert(key, QJsonDocument(document).toJson(QJsonDocument::Compact));
-    }
-    return HttpReply::jsonBytes(*it);
 }
 
 HttpReply ApiServer::listAgents(const ApiRequest &request) const

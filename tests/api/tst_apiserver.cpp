@@ -56,6 +56,7 @@ private:
         settings.limits = limits;
         settings.agents = std::move(agents);
         settings.allowedHosts = {QStringLiteral("opsdeck.example")};
+        settings.security.requireKey = false; // auth is tested in the security suite
         m_service = std::make_unique<ApiService>(settings, *m_monitor);
         Result<quint16> port = m_service->start();
         QVERIFY2(port.has_value(), qPrintable(port ? QString() : port.error().message));
@@ -242,6 +243,25 @@ private Q_SLOTS:
         QVERIFY(raw.left(firstEnd).contains("Content-Length: "));
         QVERIFY(!parts.isEmpty());
         QCOMPARE(json(raw.mid(firstEnd + 4)).value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+    }
+
+    // The issue-7 routes over the wire: HEAD without a body, 405 with Allow, /api/v1 aliases.
+    void newRoutesOverTheWire()
+    {
+        const QByteArray host = "Host: 127.0.0.1:" + QByteArray::number(m_port) + "\r\n";
+        QByteArray raw = test::rawHttp(m_port, "HEAD /api/v1/metrics HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n");
+        QCOMPARE(test::httpStatus(raw), 200);
+        QVERIFY(raw.contains("Content-Type: text/plain; version=0.0.4"));
+        QVERIFY(raw.endsWith("\r\n\r\n")); // headers only
+        raw = get("/openapi.json");
+        QCOMPARE(test::httpStatus(raw), 200);
+        QCOMPARE(json(raw).value(QStringLiteral("openapi")).toString(), QStringLiteral("3.0.3"));
+        raw = test::rawHttp(m_port, "PATCH /api/v1/config HTTP/1.1\r\n" + host + "Content-Length: 0\r\nConnection: close\r\n\r\n");
+        QCOMPARE(test::httpStatus(raw), 405);
+        QVERIFY(raw.contains("Allow: GET, PUT, HEAD, OPTIONS\r\n"));
+        raw = get("/api/v1/monitoring/alerts?level=loud");
+        QCOMPARE(test::httpStatus(raw), 400);
+        QCOMPARE(errorCode(raw), QStringLiteral("invalid_parameter"));
     }
 
     void oversizedBodyIsRefusedEarly()
