@@ -20,14 +20,16 @@ printf "$ini" > "$d/opsdeck.ini"
 "$bin" --headless --api-port 0 --data-dir "$d/data" --config "$d/opsdeck.ini" > "$d/out.txt" 2> "$d/err.txt" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do grep -q OPSDECK_API "$d/out.txt" && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -q '^OPSDECK_API ' "$d/out.txt" && break; sleep 0.1; done
 api=$(sed -n 's/^OPSDECK_API //p' "$d/out.txt")
 [ -n "$api" ] || { echo "opsdeck did not start:" >&2; cat "$d/err.txt" >&2; exit 3; }
+# The API needs its key (printed before OPSDECK_API, so it is there now).
+key=$(cat "$(sed -n 's/^OPSDECK_API_KEY_FILE //p' "$d/out.txt")")
 sleep 5 # warm-up: first cycles, cache filled
-curl -s "$api/agents" > "$d/agents0.json"
+curl -s -H "X-API-Key: $key" "$api/agents" > "$d/agents0.json"
 t0=$(date +%s.%N)
 sleep "$secs"
-curl -s "$api/agents" > "$d/agents1.json"
+curl -s -H "X-API-Key: $key" "$api/agents" > "$d/agents1.json"
 t1=$(date +%s.%N)
 read -r utime stime <<< "$(awk '{print $14, $15}' /proc/$pid/stat)"
 start=$(awk '{print $22}' /proc/$pid/stat)

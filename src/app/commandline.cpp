@@ -15,6 +15,7 @@ struct OptionSet
     QCommandLineOption headless{QStringLiteral("headless")};
     QCommandLineOption checkConfig{QStringLiteral("check-config")};
     QCommandLineOption dumpConfig{QStringLiteral("dump-config")};
+    QCommandLineOption showApiKey{QStringLiteral("show-api-key")};
     QCommandLineOption config{QStringLiteral("config"), {}, QStringLiteral("FILE")};
     QCommandLineOption dataDir{QStringLiteral("data-dir"), {}, QStringLiteral("DIR")};
     QCommandLineOption apiPort{QStringLiteral("api-port"), {}, QStringLiteral("PORT")};
@@ -25,7 +26,7 @@ struct OptionSet
 
     QList<QCommandLineOption> all() const
     {
-        return {help,    version,    headless,   checkConfig, dumpConfig, config,
+        return {help,    version,    headless,   checkConfig, dumpConfig, showApiKey, config,
                 dataDir, apiPort,    marketOnly, marketPort,  quitAfter,  logLevel};
     }
 };
@@ -70,6 +71,7 @@ Result<CommandLineOptions> parseCommandLine(const QStringList &arguments)
     options.headless = parser.isSet(set.headless);
     options.checkConfig = parser.isSet(set.checkConfig);
     options.dumpConfig = parser.isSet(set.dumpConfig);
+    options.showApiKey = parser.isSet(set.showApiKey);
     options.configPath = parser.value(set.config);
     options.dataDir = parser.value(set.dataDir);
     if (parser.isSet(set.config) && options.configPath.isEmpty())
@@ -110,6 +112,13 @@ Result<CommandLineOptions> parseCommandLine(const QStringList &arguments)
     }
     if (options.checkConfig && options.dumpConfig)
         return usage(QStringLiteral("--check-config and --dump-config cannot be combined."));
+    if (options.showApiKey
+        && (options.headless || options.checkConfig || options.dumpConfig || options.marketOnly
+            || options.apiPort || options.quitAfterSeconds)) {
+        return usage(QStringLiteral("--show-api-key only prints the key (with --data-dir DIR for "
+                                    "another data directory): it cannot be combined with other "
+                                    "modes."));
+    }
     if (options.marketOnly && (options.checkConfig || options.dumpConfig || options.apiPort)) {
         return usage(QStringLiteral("--market-only runs only the market simulator: it cannot be "
                                     "combined with --check-config, --dump-config or --api-port."));
@@ -141,6 +150,10 @@ QString helpText()
         "                       (0 valid, 1 findings, 2 unreadable).\n"
         "  --dump-config        Print the effective configuration, every key with its value,\n"
         "                       as an INI file, and exit.\n"
+        "  --show-api-key       Print the REST API key (DIR/api-key, made on the first run) and\n"
+        "                       exit (3 if there is none yet, 2 if the file is unsafe or not a\n"
+        "                       key). API clients send it as \"X-API-Key: KEY\" or\n"
+        "                       \"Authorization: Bearer KEY\".\n"
         "  --log-level LEVEL    DEBUG, INFO (default), WARNING, ERROR or CRITICAL (stderr).\n"
         "  -h, --help           Show this help and exit.\n"
         "  -v, --version        Show the version and exit.\n"

@@ -18,6 +18,7 @@ struct CommandLineOptions
     bool headless = false;
     bool checkConfig = false;
     bool dumpConfig = false;
+    bool showApiKey = false; // print the data dir's API key and exit
     QString configPath; // empty: the platform default (it may not exist: then all defaults)
     QString dataDir;    // empty: the platform default
     std::optional<quint16> apiPort;
@@ -27,7 +28,10 @@ struct CommandLineOptions
     QString logLevel = QStringLiteral("INFO");
 
     // True when the run needs no GUI at all (QCoreApplication suffices).
-    bool needsNoDisplay() const { return headless || checkConfig || dumpConfig || marketOnly; }
+    bool needsNoDisplay() const
+    {
+        return headless || checkConfig || dumpConfig || marketOnly || showApiKey;
+    }
 };
 
 // Parses argv (without the program name). Errors carry code "usage" and an English message.

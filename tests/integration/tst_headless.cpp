@@ -13,6 +13,8 @@
 
 #include <csignal>
 
+#include <sys/stat.h>
+
 using namespace opsdeck;
 
 using namespace Qt::StringLiterals;
@@ -20,6 +22,7 @@ using namespace Qt::StringLiterals;
 namespace {
 
 const QString kBinary = QStringLiteral(OPSDECK_BINARY);
+const QString kTlsData = QStringLiteral(OPSDECK_TLS_DATA); // the checked-in self-signed pair
 
 // An environment with its own XDG dirs and no display: nothing touches the user's files.
 QProcessEnvironment isolatedEnvironment(const QString &root)
@@ -110,8 +113,11 @@ public:
         if (!m_process.waitForStarted(test::scaledMs(10000)))
             return false;
         const QRegularExpression line(u'^' + linePrefix
-                                          + QStringLiteral(" (http://127\\.0\\.0\\.1:(\\d+))$"),
+                                          + QStringLiteral(" (https?://127\\.0\\.0\\.1:(\\d+))$"),
                                       QRegularExpression::MultilineOption);
+        // Printed before OPSDECK_API, so it is there once that line is.
+        const QRegularExpression keyLine(QStringLiteral("^OPSDECK_API_KEY_FILE (.+)$"),
+                                         QRegularExpression::MultilineOption);
         QElapsedTimer timer;
         timer.start();
         while (timer.elapsed() < test::scaledMs(20000)) {
@@ -122,6 +128,7 @@ public:
             if (m.hasMatch()) {
                 m_baseUrl = m.captured(1);
                 m_port = quint16(m.captured(2).toUInt());
+                m_keyFile = keyLine.match(QString::fromUtf8(m_stdout)).captured(1);
                 return true;
             }
         }
@@ -145,6 +152,17 @@ public:
 
     QString baseUrl() const { return m_baseUrl; }
     quint16 port() const { return m_port; }
+    // The OPSDECK_API_KEY_FILE path and the key in it; curl arguments that send it.
+    QString keyFile() const { return m_keyFile; }
+    QByteArray apiKey() const
+    {
+        QFile file(m_keyFile);
+        return file.open(QIODevice::ReadOnly) ? file.readAll().trimmed() : QByteArray();
+    }
+    QStringList auth() const
+    {
+        return {QStringLiteral("-H"), QStringLiteral("X-API-Key: ") + QString::fromLatin1(apiKey())};
+    }
     QProcess &process() { return m_process; }
 
 private:
@@ -153,6 +171,7 @@ private:
     QByteArray m_stdout;
     QByteArray m_stderr;
     QString m_baseUrl;
+    QString m_keyFile;
     quint16 m_port = 0;
 };
 
@@ -226,6 +245,17 @@ private Q_SLOTS:
             << QByteArray("[agent.mo1]\ntype = momentum\nspread_bps = 10\n") << QByteArray("[agent.mo1] spread_bps");
         QTest::newRow("stall longer than its period")
             << QByteArray("[market]\nstall = 5\nstall_every = 2\n") << QByteArray("stall");
+        // Issue 7 point 7: the API's exposure rules and TLS files.
+        QTest::newRow("non-loopback plain http")
+            << QByteArray("[api]\napi_bind = 0.0.0.0\n") << QByteArray("allow_plain_http");
+        QTest::newRow("auth off off loopback")
+            << QByteArray("[api]\napi_bind = 0.0.0.0\nauth = off\nallow_plain_http = true\n")
+            << QByteArray("[api] auth = off is only allowed with a loopback api_bind");
+        QTest::newRow("cert without key") << QByteArray("[api]\ntls_cert = a.pem\n") << QByteArray("[api] tls_key");
+        QTest::newRow("unreadable cert")
+            << QByteArray("[api]\ntls_cert = /nonexistent/c.pem\ntls_key = /nonexistent/k.pem\n")
+            << QByteArray("[api] tls_cert = /nonexistent/c.pem: cannot read");
+        QTest::newRow("cors wildcard") << QByteArray("[api]\ncors_origins = *\n") << QByteArray("cors_origins");
     }
     void badConfigIsReported()
     {
@@ -272,13 +302,16 @@ private Q_SLOTS:
         QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
         reply->deleteLater();
 
-        // Metrics: 200 once the first sample is in, several samples after a few ticks.
-        QTRY_COMPARE_WITH_TIMEOUT(curl({base + QStringLiteral("/monitoring/metrics?category=system")}).first, 200, 10000);
+        // Metrics (with the key): 200 once the first sample is in, several samples after a few ticks.
+        const QStringList key = app.auth();
+        QTRY_COMPARE_WITH_TIMEOUT(curl(key + QStringList{base + QStringLiteral("/monitoring/metrics?category=system")}).first, 200, 10000);
         QTRY_VERIFY_WITH_TIMEOUT(
-            QJsonDocument::fromJson(curl({base + QStringLiteral("/monitoring/metrics?category=system&limit=3")}).second)
+            QJsonDocument::fromJson(curl(key + QStringList{base + QStringLiteral("/monitoring/metrics?category=system&limit=3")}).second)
                     .object().value(QStringLiteral("metrics")).toObject().value(QStringLiteral("system")).toArray().size() == 3,
             20000);
-        reply = nam.get(QNetworkRequest(QUrl(base + QStringLiteral("/monitoring/metrics?limit=2"))));
+        QNetworkRequest metricsRequest(QUrl(base + QStringLiteral("/monitoring/metrics?limit=2")));
+        metricsRequest.setRawHeader("Authorization", "Bearer " + app.apiKey());
+        reply = nam.get(metricsRequest);
         QSignalSpy finished2(reply, &QNetworkReply::finished);
         QVERIFY(finished2.wait(test::scaledMs(10000)));
         const QJsonObject metrics = QJsonDocument::fromJson(reply->readAll()).object().value(QStringLiteral("metrics")).toObject();
@@ -287,8 +320,8 @@ private Q_SLOTS:
         reply->deleteLater();
 
         // Errors: 400, 404, 405 (with Allow), HEAD without a body, an oversized body.
-        QCOMPARE(curl({base + QStringLiteral("/monitoring/metrics?limit=0")}).first, 400);
-        QCOMPARE(curl({base + QStringLiteral("/monitoring/metrics?category=nope")}).first, 400);
+        QCOMPARE(curl(key + QStringList{base + QStringLiteral("/monitoring/metrics?limit=0")}).first, 400);
+        QCOMPARE(curl(key + QStringList{base + QStringLiteral("/monitoring/metrics?category=nope")}).first, 400);
         QCOMPARE(curl({base + QStringLiteral("/no/such/path")}).first, 404);
         auto [s405, b405] = curl({QStringLiteral("-X"), QStringLiteral("DELETE"), QStringLiteral("-D"), QStringLiteral("-"),
                                   base + QStringLiteral("/health")});
@@ -388,7 +421,7 @@ private Q_SLOTS:
         const QString base = app.baseUrl();
 
         const auto agents = [&] {
-            return QJsonDocument::fromJson(curl({base + QStringLiteral("/agents")}).second)
+            return QJsonDocument::fromJson(curl(app.auth() + QStringList{base + QStringLiteral("/agents")}).second)
                 .object().value(QStringLiteral("agents")).toArray();
         };
         const auto completed = [](const QJsonValue &agent) {
@@ -427,10 +460,10 @@ private Q_SLOTS:
             QVERIFY2(agent[u"metrics"_s][u"cycles_failed"_s].toInt() == 0, qPrintable(agent[u"id"_s].toString()));
 
         // Stop one agent over REST; unknown ids are JSON 404s.
-        auto [stopped, stoppedBody] = curl({QStringLiteral("-X"), QStringLiteral("POST"), base + QStringLiteral("/agents/mo/stop")});
+        auto [stopped, stoppedBody] = curl(app.auth() + QStringList{QStringLiteral("-X"), QStringLiteral("POST"), base + QStringLiteral("/agents/mo/stop")});
         QCOMPARE(stopped, 200);
         QCOMPARE(QJsonDocument::fromJson(stoppedBody).object()[u"agent"_s][u"status"_s].toString(), u"STOPPED"_s);
-        auto [unknown, unknownBody] = curl({QStringLiteral("-X"), QStringLiteral("POST"), base + QStringLiteral("/agents/nope/start")});
+        auto [unknown, unknownBody] = curl(app.auth() + QStringList{QStringLiteral("-X"), QStringLiteral("POST"), base + QStringLiteral("/agents/nope/start")});
         QCOMPARE(unknown, 404);
         QCOMPARE(QJsonDocument::fromJson(unknownBody).object()[u"error"_s][u"code"_s].toString(), u"unknown_agent"_s);
 
@@ -450,6 +483,124 @@ private Q_SLOTS:
         QVERIFY(summary.captured(3).toULongLong() > 0);              // requests
         QVERIFY(summary.captured(5).toULongLong() > 0);              // retries after 429
         QCOMPARE(summary.captured(6).toULongLong(), 0ULL);           // none finally failed
+    }
+
+    // Issue 7 point 7: the key file is made 0600 on the first run and reused; its path is the
+    // OPSDECK_API_KEY_FILE line (before OPSDECK_API); every route but /health needs it.
+    void apiKeyIsCreatedOnceAndRequired()
+    {
+        QTemporaryDir tmp;
+        writeFile(tmp.filePath(QStringLiteral("opsdeck.ini")), "[monitor]\ncollection_interval = 0.2\n");
+        QByteArray key;
+        for (int run = 0; run < 2; ++run) {
+            Headless app(tmp.path());
+            QVERIFY(app.start());
+            const QString expectedFile = tmp.filePath(QStringLiteral("data/api-key"));
+            QCOMPARE(app.keyFile(), expectedFile);
+            const QByteArray out = app.readStdout();
+            QVERIFY2(out.indexOf("OPSDECK_API_KEY_FILE ") < out.indexOf("OPSDECK_API http"), out.constData());
+            QVERIFY2(out.contains(QByteArray("\nOPSDECK_API_KEY_FILE " + expectedFile.toUtf8() + "\n")), out.constData());
+            struct stat st {};
+            QCOMPARE(::stat(QFile::encodeName(expectedFile).constData(), &st), 0);
+            QCOMPARE(int(st.st_mode & 0777), 0600);
+            if (run == 0) {
+                key = app.apiKey();
+                QCOMPARE(key.size(), 64);
+            } else {
+                QCOMPARE(app.apiKey(), key); // reused, not replaced
+                QVERIFY(!app.readStderr().contains("Created a new API key"));
+            }
+            const QString metrics = app.baseUrl() + QStringLiteral("/monitoring/metrics?limit=1");
+            QTRY_COMPARE_WITH_TIMEOUT(curl(app.auth() + QStringList{metrics}).first, 200, 10000);
+            auto [none, noneBody] = curl({QStringLiteral("-D"), QStringLiteral("-"), metrics});
+            QCOMPARE(none, 401);
+            QVERIFY2(noneBody.contains("WWW-Authenticate: Bearer"), noneBody.constData());
+            QVERIFY(noneBody.contains("\"code\":\"unauthorized\""));
+            QCOMPARE(curl({QStringLiteral("-H"), QStringLiteral("X-API-Key: wrong"), metrics}).first, 401);
+            QCOMPARE(curl({QStringLiteral("-H"), u"Authorization: Bearer "_s + QString::fromLatin1(key), metrics}).first, 200);
+            QCOMPARE(curl({app.baseUrl() + QStringLiteral("/health")}).first, 200);
+            QCOMPARE(curl({app.baseUrl() + QStringLiteral("/api/v1/agents")}).first, 401);
+            QCOMPARE(app.terminate(), 0);
+        }
+    }
+
+    void showApiKeyPrintsIt()
+    {
+        QTemporaryDir tmp;
+        const QString data = tmp.filePath(QStringLiteral("data"));
+        // None yet: exit 3 with a message, and nothing is created.
+        Run run = runToEnd({QStringLiteral("--show-api-key"), QStringLiteral("--data-dir"), data}, tmp.path());
+        QCOMPARE(run.exitCode, 3);
+        QVERIFY2(run.err.contains("There is no API key"), run.err.constData());
+        QVERIFY(!QFile::exists(data + QStringLiteral("/api-key")));
+
+        writeFile(tmp.filePath(QStringLiteral("opsdeck.ini")), "");
+        Headless app(tmp.path());
+        QVERIFY(app.start());
+        // While the instance runs (no lock needed), and with no display.
+        run = runToEnd({QStringLiteral("--show-api-key"), QStringLiteral("--data-dir"), data}, tmp.path());
+        QCOMPARE(run.exitCode, 0);
+        QCOMPARE(run.out, app.apiKey() + '\n');
+        QCOMPARE(app.terminate(), 0);
+
+        // Other users may read it: refused by both, naming the fix.
+        QVERIFY(QFile::setPermissions(data + QStringLiteral("/api-key"),
+                                      QFile::ReadOwner | QFile::WriteOwner | QFile::ReadOther));
+        run = runToEnd({QStringLiteral("--show-api-key"), QStringLiteral("--data-dir"), data}, tmp.path());
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY2(run.err.contains("chmod 600"), run.err.constData());
+        run = runToEnd({QStringLiteral("--headless"), QStringLiteral("--api-port"), QStringLiteral("0"),
+                        QStringLiteral("--data-dir"), data, QStringLiteral("--quit-after"), QStringLiteral("5")},
+                       tmp.path());
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY2(run.err.contains("chmod 600"), run.err.constData());
+        QVERIFY(!run.out.contains("OPSDECK_API "));
+        // Garbage in the file.
+        writeFile(data + QStringLiteral("/api-key"), "not a key\n");
+        QVERIFY(QFile::setPermissions(data + QStringLiteral("/api-key"), QFile::ReadOwner | QFile::WriteOwner));
+        run = runToEnd({QStringLiteral("--show-api-key"), QStringLiteral("--data-dir"), data}, tmp.path());
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY2(run.err.contains("does not hold a key"), run.err.constData());
+        // Not combinable with other modes.
+        run = runToEnd({QStringLiteral("--show-api-key"), QStringLiteral("--headless")}, tmp.path());
+        QCOMPARE(run.exitCode, 2);
+    }
+
+    void authOffOnLoopbackWarns()
+    {
+        QTemporaryDir tmp;
+        writeFile(tmp.filePath(QStringLiteral("opsdeck.ini")), "[api]\nauth = off\n[monitor]\ncollection_interval = 0.2\n");
+        Headless app(tmp.path());
+        QVERIFY(app.start());
+        QTRY_COMPARE_WITH_TIMEOUT(curl({app.baseUrl() + QStringLiteral("/monitoring/metrics?limit=1")}).first, 200, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(app.readStderr().contains("API authentication is off"), 5000);
+        QVERIFY(app.readStderr().contains("WARNING"));
+        QCOMPARE(app.terminate(), 0);
+    }
+
+    // HTTPS with the checked-in pair, named relative to the config file.
+    void tlsRunWithTheCheckedInPair()
+    {
+        QTemporaryDir tmp;
+        QVERIFY(QFile::copy(kTlsData + QStringLiteral("/localhost.crt"), tmp.filePath(QStringLiteral("api.crt"))));
+        QVERIFY(QFile::copy(kTlsData + QStringLiteral("/localhost.key"), tmp.filePath(QStringLiteral("api.key"))));
+        writeFile(tmp.filePath(QStringLiteral("opsdeck.ini")),
+                  "[api]\ntls_cert = api.crt\ntls_key = api.key\n[monitor]\ncollection_interval = 0.2\n");
+        Headless app(tmp.path());
+        QVERIFY(app.start());
+        QVERIFY2(app.baseUrl().startsWith(u"https://127.0.0.1:"), qPrintable(app.baseUrl()));
+        const QString ca = kTlsData + QStringLiteral("/localhost.crt");
+        const QString health = app.baseUrl() + QStringLiteral("/health");
+        auto [status, body] = curl({QStringLiteral("--cacert"), ca, health});
+        QCOMPARE(status, 200);
+        QCOMPARE(QJsonDocument::fromJson(body).object()[u"components"_s][u"api"_s][u"url"_s].toString(), app.baseUrl());
+        QCOMPARE(curl({QStringLiteral("--cacert"), ca, u"https://localhost:%1/health"_s.arg(app.port())}).first, 200);
+        QCOMPARE(curl({health}).first, 0); // not trusted without the CA: curl refuses
+        const QString metrics = app.baseUrl() + QStringLiteral("/monitoring/metrics?limit=1");
+        QCOMPARE(curl({QStringLiteral("--cacert"), ca, metrics}).first, 401);
+        QTRY_COMPARE_WITH_TIMEOUT(curl(app.auth() + QStringList{QStringLiteral("--cacert"), ca, metrics}).first, 200, 10000);
+        QCOMPARE(curl({QStringLiteral("http://127.0.0.1:%1/health").arg(app.port())}).first, 0); // no plain HTTP
+        QCOMPARE(app.terminate(), 0);
     }
 
     // opsdeck --market-only --market-port 0: the embedded exchange alone, on a free port.

@@ -76,6 +76,23 @@ QString checkHostName(QString &value)
     return {};
 }
 
+// An exact web origin: scheme://host[:port], lower-case scheme and host, no path, never "*".
+QString checkOrigin(QString &value)
+{
+    static const QRegularExpression re(
+        u"^(https?)://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+        "(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)(:[0-9]{1,5})?$"_s);
+    if (value == u"*")
+        return u"is not allowed: list exact origins (a wildcard would let every web page use the "
+               "API key)"_s;
+    // Browsers send origins in lower case; compare them that way.
+    if (!re.match(value.toLower()).hasMatch())
+        return u"is not a web origin (scheme://host[:port], no path, e.g. "
+               "https://ops.example:8443)"_s;
+    value = value.toLower();
+    return {};
+}
+
 QString checkNotBlank(QString &value)
 {
     if (value.trimmed().isEmpty())
@@ -221,6 +238,33 @@ const QList<Row> &rows()
                   .max = 3'600'000, .minExclusive = true, .unit = u"ms"_s,
                   .help = u"Alert when the response time is above this."_s, .live = true},
          .access = OPSDECK_FIELD(monitor.thresholds.responseTimeMax)},
+        {.spec = {.section = u"monitor"_s, .key = u"alert_for"_s, .type = ConfigType::Duration,
+                  .defaultValue = u"30"_s, .min = 0, .max = kDay, .unit = u"seconds"_s,
+                  .help = u"How long a threshold condition must hold before its alert fires; "
+                          "0 fires on the first bad sample."_s,
+                  .live = true},
+         .access = OPSDECK_FIELD(monitor.thresholds.alertFor)},
+        {.spec = {.section = u"monitor"_s, .key = u"alert_hysteresis"_s,
+                  .type = ConfigType::Double, .defaultValue = u"10"_s, .min = 0, .max = 100,
+                  .unit = u"percent"_s,
+                  .help = u"A firing threshold alert resolves only when the value is back past "
+                          "the threshold by this percentage of the threshold."_s,
+                  .live = true},
+         .access = OPSDECK_FIELD(monitor.thresholds.alertHysteresis)},
+        {.spec = {.section = u"monitor"_s, .key = u"cache_min_lookups"_s,
+                  .type = ConfigType::Int, .defaultValue = u"10"_s, .min = 1,
+                  .max = 1'000'000'000,
+                  .help = u"Cache hit-rate alerts are evaluated only over intervals with at "
+                          "least this many lookups (an idle cache raises none)."_s,
+                  .live = true},
+         .access = OPSDECK_FIELD(monitor.thresholds.cacheMinLookups)},
+        {.spec = {.section = u"monitor"_s, .key = u"queued_tasks_max"_s,
+                  .type = ConfigType::Int, .defaultValue = u"100"_s, .min = 0,
+                  .max = 1'000'000'000,
+                  .help = u"Alert when more tasks than this wait in the execution engine's "
+                          "queue."_s,
+                  .live = true},
+         .access = OPSDECK_FIELD(monitor.thresholds.queuedTasksMax)},
 
         // [api]
         {.spec = {.section = u"api"_s, .key = u"api_bind"_s, .type = ConfigType::Address,
@@ -261,6 +305,27 @@ const QList<Row> &rows()
                           "and [::1]."_s},
          .access = OPSDECK_FIELD(api.allowedHosts),
          .check = &checkHostName},
+        {.spec = {.section = u"api"_s, .key = u"allow_plain_http"_s, .type = ConfigType::Bool,
+                  .defaultValue = u"false"_s,
+                  .help = u"Allow a non-loopback api_bind without TLS (the API key then crosses "
+                          "the network unencrypted)."_s},
+         .access = OPSDECK_FIELD(api.allowPlainHttp)},
+        {.spec = {.section = u"api"_s, .key = u"tls_cert"_s, .type = ConfigType::String,
+                  .defaultValue = QString(),
+                  .help = u"PEM certificate file (chain, leaf first) for HTTPS, relative to the "
+                          "config file's directory; set together with tls_key. Empty = HTTP."_s},
+         .access = OPSDECK_FIELD(api.tlsCert)},
+        {.spec = {.section = u"api"_s, .key = u"tls_key"_s, .type = ConfigType::String,
+                  .defaultValue = QString(),
+                  .help = u"Unencrypted PEM private key file of tls_cert."_s},
+         .access = OPSDECK_FIELD(api.tlsKey)},
+        {.spec = {.section = u"api"_s, .key = u"cors_origins"_s, .type = ConfigType::List,
+                  .defaultValue = QString(),
+                  .help = u"Comma-separated web origins (scheme://host[:port]) allowed to call the "
+                          "API from a browser; empty = no CORS, and requests from web pages are "
+                          "refused."_s},
+         .access = OPSDECK_FIELD(api.corsOrigins),
+         .check = &checkOrigin},
 
         // [market]
         {.spec = {.section = u"market"_s, .key = u"market_base_url"_s, .type = ConfigType::Url,
@@ -1106,6 +1171,47 @@ void parseSection(const IniFile::Section &section,
     }
 }
 
+// [api] exposure rules: tls_cert and tls_key both or neither; auth = off only on loopback; a
+// non-loopback bind needs TLS or allow_plain_http. Each finding names the keys to change.
+void crossCheckApi(const IniFile &ini, RuntimeConfig &config, QList<ConfigFinding> &findings)
+{
+    ApiConfig &api = config.api;
+    const auto finding = [&](const QString &key, const QString &value, const QString &code,
+                             const QString &message) {
+        const IniFile::Entry *entry = ini.find(u"api", key);
+        ConfigFinding f;
+        f.section = u"api"_s;
+        f.key = key;
+        f.value = entry ? entry->value : value;
+        f.code = code;
+        f.line = entry ? entry->line : 0;
+        f.message = message;
+        findings.append(f);
+    };
+    if (api.tlsCert.isEmpty() != api.tlsKey.isEmpty()) {
+        const QString missing = api.tlsCert.isEmpty() ? u"tls_cert"_s : u"tls_key"_s;
+        const QString given = api.tlsCert.isEmpty() ? u"tls_key"_s : u"tls_cert"_s;
+        finding(missing, QString(), u"missing_key"_s,
+                u"[api] %1 is empty but %2 is set: give both (HTTPS) or neither (HTTP)"_s.arg(
+                    missing, given));
+        api.tlsCert.clear();
+        api.tlsKey.clear();
+    }
+    const bool loopback = QHostAddress(api.bind).isLoopback();
+    if (!loopback && !api.authEnabled()) {
+        finding(u"auth"_s, api.auth, u"not_allowed"_s,
+                u"[api] auth = off is only allowed with a loopback api_bind (127.0.0.1 or ::1), "
+                "not api_bind = %1"_s.arg(api.bind));
+        api.auth = u"on"_s;
+    }
+    if (!loopback && !api.tlsEnabled() && !api.allowPlainHttp) {
+        finding(u"api_bind"_s, api.bind, u"not_allowed"_s,
+                u"[api] api_bind = %1 is not a loopback address: set tls_cert and tls_key "
+                "(HTTPS), or allow_plain_http = true to accept plain HTTP"_s.arg(api.bind));
+        api.bind = ApiConfig().bind;
+    }
+}
+
 // Rules between keys. A violation is a finding on the dependent key, whose value is then reset
 // to the nearest consistent one (the config stays usable for the dialog that shows it).
 void crossCheck(const IniFile &ini, RuntimeConfig &config, QList<ConfigFinding> &findings)
@@ -1131,6 +1237,7 @@ void crossCheck(const IniFile &ini, RuntimeConfig &config, QList<ConfigFinding> 
         exec.reservedCriticalSlots
             = std::min(ExecConfig().reservedCriticalSlots, exec.maxConcurrentTasks - 1);
     }
+    crossCheckApi(ini, config, findings);
 }
 
 const QRegularExpression &agentIdRe()

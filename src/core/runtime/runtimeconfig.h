@@ -67,6 +67,11 @@ struct AlertThresholds
     double cacheHitRateMin = 50.0;   // percent, alert below
     double httpErrorRateMax = 5.0;   // percent, alert above
     double responseTimeMax = 1000.0; // milliseconds, alert above
+    // Alert engine knobs (AlertEngine::defaultRules).
+    double alertFor = 30.0;        // seconds a condition must hold before its alert fires
+    double alertHysteresis = 10.0; // percent OF THE THRESHOLD: a firing alert clears only past it
+    int cacheMinLookups = 10;      // hit-rate rules need this many lookups in the interval
+    int queuedTasksMax = 100;      // alert above this many queued tasks
 
     bool operator==(const AlertThresholds &) const = default;
 };
@@ -92,8 +97,14 @@ struct ApiConfig
     double idleTimeout = 30.0; // seconds
     int maxConnections = 64;
     QStringList allowedHosts; // extra Host names, lower-case, besides 127.0.0.1/localhost/[::1]
+    // Security (issue 7): a non-loopback bind needs auth on and TLS, or allow_plain_http.
+    bool allowPlainHttp = false; // allow_plain_http
+    QString tlsCert;             // tls_cert: PEM file; relative to the config file's directory
+    QString tlsKey;              // tls_key: unencrypted PEM private key; both or neither
+    QStringList corsOrigins;     // cors_origins: exact "scheme://host[:port]"; empty = no CORS
 
     bool authEnabled() const { return auth == u"on"; }
+    bool tlsEnabled() const { return !tlsCert.isEmpty() && !tlsKey.isEmpty(); }
     bool operator==(const ApiConfig &) const = default;
 };
 

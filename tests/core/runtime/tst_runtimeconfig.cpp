@@ -51,6 +51,8 @@ private slots:
     void badValues_data();
     void badValues();
     void exactMessages();
+    void apiExposureRules_data();
+    void apiExposureRules();
     void unknownKeys_data();
     void unknownKeys();
     void unknownSections_data();
@@ -106,6 +108,10 @@ void TestRuntimeConfig::defaultsMatchContracts()
     QCOMPARE(c.monitor.thresholds.cacheHitRateMin, 50.0);
     QCOMPARE(c.monitor.thresholds.httpErrorRateMax, 5.0);
     QCOMPARE(c.monitor.thresholds.responseTimeMax, 1000.0);
+    QCOMPARE(c.monitor.thresholds.alertFor, 30.0);
+    QCOMPARE(c.monitor.thresholds.alertHysteresis, 10.0);
+    QCOMPARE(c.monitor.thresholds.cacheMinLookups, 10);
+    QCOMPARE(c.monitor.thresholds.queuedTasksMax, 100);
 
     QCOMPARE(c.api.bind, u"127.0.0.1"_s);
     QCOMPARE(c.api.port, 8765);
@@ -116,6 +122,9 @@ void TestRuntimeConfig::defaultsMatchContracts()
     QCOMPARE(c.api.idleTimeout, 30.0);
     QCOMPARE(c.api.maxConnections, 64);
     QVERIFY(c.api.allowedHosts.isEmpty());
+    QCOMPARE(c.api.allowPlainHttp, false);
+    QVERIFY(c.api.tlsCert.isEmpty() && c.api.tlsKey.isEmpty() && !c.api.tlsEnabled());
+    QVERIFY(c.api.corsOrigins.isEmpty());
 
     QVERIFY(c.market.baseUrl.isEmpty());
     QCOMPARE(c.market.seed, qint64(42));
@@ -197,6 +206,10 @@ void TestRuntimeConfig::schemaCoversEveryKey()
         u"monitor/cache_hit_rate_min"_s,
         u"monitor/http_error_rate_max"_s,
         u"monitor/response_time_max"_s,
+        u"monitor/alert_for"_s,
+        u"monitor/alert_hysteresis"_s,
+        u"monitor/cache_min_lookups"_s,
+        u"monitor/queued_tasks_max"_s,
         u"api/api_bind"_s,
         u"api/api_port"_s,
         u"api/auth"_s,
@@ -205,6 +218,10 @@ void TestRuntimeConfig::schemaCoversEveryKey()
         u"api/idle_timeout"_s,
         u"api/max_connections"_s,
         u"api/allowed_hosts"_s,
+        u"api/allow_plain_http"_s,
+        u"api/tls_cert"_s,
+        u"api/tls_key"_s,
+        u"api/cors_origins"_s,
         u"market/market_base_url"_s,
         u"market/seed"_s,
         u"market/symbols"_s,
@@ -283,6 +300,14 @@ void TestRuntimeConfig::parseValues_data()
         << u"exec"_s << u"task_timeout_multiplier"_s << u"2e1"_s << u"20"_s;
     QTest::newRow("threshold") << u"monitor"_s << u"cpu_usage"_s << u"95.5"_s << u"95.5"_s;
     QTest::newRow("response ms") << u"monitor"_s << u"response_time_max"_s << u"250"_s << u"250"_s;
+    QTest::newRow("alert for") << u"monitor"_s << u"alert_for"_s << u"90s"_s << u"90"_s;
+    QTest::newRow("alert for zero") << u"monitor"_s << u"alert_for"_s << u"0"_s << u"0"_s;
+    QTest::newRow("alert hysteresis")
+        << u"monitor"_s << u"alert_hysteresis"_s << u"2.5"_s << u"2.5"_s;
+    QTest::newRow("cache min lookups")
+        << u"monitor"_s << u"cache_min_lookups"_s << u"500"_s << u"500"_s;
+    QTest::newRow("queued tasks max")
+        << u"monitor"_s << u"queued_tasks_max"_s << u"0"_s << u"0"_s;
     // bools
     for (const auto &[text, value] : {std::pair{u"true"_s, true},
                                       {u"FALSE"_s, false},
@@ -304,7 +329,11 @@ void TestRuntimeConfig::parseValues_data()
     QTest::newRow("enum ttl") << u"cache"_s << u"invalidation_strategy"_s << u"TTL"_s << u"ttl"_s;
     QTest::newRow("auth off") << u"api"_s << u"auth"_s << u"OFF"_s << u"off"_s;
     // addresses, URLs, lists
-    QTest::newRow("address any") << u"api"_s << u"api_bind"_s << u"0.0.0.0"_s << u"0.0.0.0"_s;
+    QTest::newRow("address loopback") << u"api"_s << u"api_bind"_s << u"127.0.0.2"_s << u"127.0.0.2"_s;
+    QTest::newRow("plain http") << u"api"_s << u"allow_plain_http"_s << u"yes"_s << u"true"_s;
+    QTest::newRow("cors origins")
+        << u"api"_s << u"cors_origins"_s << u"HTTPS://Ops.Example:8443, http://localhost:3000"_s
+        << u"https://ops.example:8443,http://localhost:3000"_s;
     QTest::newRow("address v6") << u"api"_s << u"api_bind"_s << u"::1"_s << u"::1"_s;
     QTest::newRow("url http") << u"market"_s << u"market_base_url"_s << u"http://127.0.0.1:9000"_s
                               << u"http://127.0.0.1:9000"_s;
@@ -475,6 +504,14 @@ void TestRuntimeConfig::badValues_data()
         u"cpu_usage"_s, u"101"_s, {u"allowed 0..100 percent"_s}, 2);
     row("double words", "[monitor]\ncpu_usage = high\n", u"invalid_value"_s, u"monitor"_s,
         u"cpu_usage"_s, u"high"_s, {u"is not a number; allowed 0..100 percent"_s}, 2);
+    row("alert for negative", "[monitor]\nalert_for = -1\n", u"out_of_range"_s, u"monitor"_s,
+        u"alert_for"_s, u"-1"_s, {u"allowed 0..86400 seconds"_s}, 2);
+    row("hysteresis over 100", "[monitor]\nalert_hysteresis = 150\n", u"out_of_range"_s,
+        u"monitor"_s, u"alert_hysteresis"_s, u"150"_s, {u"allowed 0..100 percent"_s}, 2);
+    row("min lookups zero", "[monitor]\ncache_min_lookups = 0\n", u"out_of_range"_s,
+        u"monitor"_s, u"cache_min_lookups"_s, u"0"_s, {u"allowed 1..1000000000"_s}, 2);
+    row("queued max words", "[monitor]\nqueued_tasks_max = many\n", u"invalid_value"_s,
+        u"monitor"_s, u"queued_tasks_max"_s, u"many"_s, {u"is not"_s}, 2);
     row("double nan", "[exec]\ntask_timeout_multiplier = nan\n", u"invalid_value"_s, u"exec"_s,
         u"task_timeout_multiplier"_s, u"nan"_s, {u"is not a number"_s}, 2);
     row("multiplier small", "[exec]\ntask_timeout_multiplier = 0.01\n", u"out_of_range"_s,
@@ -490,6 +527,10 @@ void TestRuntimeConfig::badValues_data()
         u"A,,B"_s, {u"empty item"_s}, 2);
     row("symbols twice", "[market]\nsymbols = A,B,A\n", u"invalid_value"_s, u"market"_s,
         u"symbols"_s, u"A,B,A"_s, {u"lists 'A' twice"_s}, 2);
+    row("cors wildcard", "[api]\ncors_origins = *\n", u"invalid_value"_s, u"api"_s,
+        u"cors_origins"_s, u"*"_s, {u"list exact origins"_s}, 2);
+    row("cors path", "[api]\ncors_origins = https://ops.example/app\n", u"invalid_value"_s,
+        u"api"_s, u"cors_origins"_s, u"https://ops.example/app"_s, {u"is not a web origin"_s}, 2);
     row("host bad", "[api]\nallowed_hosts = ok.example, bad_host!\n", u"invalid_value"_s, u"api"_s,
         u"allowed_hosts"_s, u"ok.example, bad_host!"_s, {u"'bad_host!' is not a host name"_s}, 2);
     row("agent interval negative", "[agent.a]\ntype = t\ninterval = -1\n", u"out_of_range"_s,
@@ -561,6 +602,65 @@ void TestRuntimeConfig::exactMessages()
              "0..100000000 entries"_s);
 }
 
+// [api] rules between keys: TLS files both or neither; auth = off and plain HTTP only on
+// loopback unless allowed. Each finding names the key to change and keeps a safe value.
+void TestRuntimeConfig::apiExposureRules_data()
+{
+    QTest::addColumn<QByteArray>("text");
+    QTest::addColumn<QStringList>("keys"); // the findings' keys, in order; empty = valid
+    QTest::addColumn<QString>("mentions");
+    QTest::newRow("loopback defaults") << QByteArray("[api]\n") << QStringList() << QString();
+    QTest::newRow("auth off on loopback")
+        << QByteArray("[api]\nauth = off\n") << QStringList() << QString();
+    QTest::newRow("auth off on ::1")
+        << QByteArray("[api]\napi_bind = ::1\nauth = off\n") << QStringList() << QString();
+    QTest::newRow("any without TLS")
+        << QByteArray("[api]\napi_bind = 0.0.0.0\n") << QStringList{u"api_bind"_s}
+        << u"[api] api_bind = 0.0.0.0 is not a loopback address: set tls_cert and tls_key "
+           "(HTTPS), or allow_plain_http = true"_s;
+    QTest::newRow("any with plain allowed")
+        << QByteArray("[api]\napi_bind = 0.0.0.0\nallow_plain_http = true\n") << QStringList()
+        << QString();
+    QTest::newRow("any with TLS")
+        << QByteArray("[api]\napi_bind = ::\ntls_cert = c.pem\ntls_key = k.pem\n")
+        << QStringList() << QString();
+    QTest::newRow("any with auth off")
+        << QByteArray("[api]\napi_bind = 0.0.0.0\nauth = off\nallow_plain_http = true\n")
+        << QStringList{u"auth"_s} << u"[api] auth = off is only allowed with a loopback api_bind"_s;
+    QTest::newRow("cert without key")
+        << QByteArray("[api]\ntls_cert = c.pem\n") << QStringList{u"tls_key"_s}
+        << u"[api] tls_key is empty but tls_cert is set: give both (HTTPS) or neither (HTTP)"_s;
+    QTest::newRow("key without cert")
+        << QByteArray("[api]\ntls_key = k.pem\n") << QStringList{u"tls_cert"_s}
+        << u"[api] tls_cert is empty but tls_key is set"_s;
+    QTest::newRow("half TLS off loopback")
+        << QByteArray("[api]\napi_bind = 0.0.0.0\ntls_cert = c.pem\n")
+        << QStringList{u"tls_key"_s, u"api_bind"_s} << u"give both"_s;
+}
+
+void TestRuntimeConfig::apiExposureRules()
+{
+    QFETCH(QByteArray, text);
+    QFETCH(QStringList, keys);
+    QFETCH(QString, mentions);
+    const ConfigLoad load = RuntimeConfig::fromText(text);
+    QStringList found;
+    for (const ConfigFinding &f : load.findings) {
+        found.append(f.key);
+        QCOMPARE(f.section, u"api"_s);
+    }
+    QVERIFY2(found == keys, qPrintable(describe(load.findings)));
+    if (!keys.isEmpty()) {
+        QVERIFY2(load.findings.first().message.contains(mentions), qPrintable(describe(load.findings)));
+        // What is left is safe: loopback, or TLS, or plain HTTP allowed; auth off only on loopback.
+        const ApiConfig &api = load.config.api;
+        const bool loopback = api.bind == u"127.0.0.1" || api.bind == u"::1";
+        QVERIFY(loopback || api.tlsEnabled() || api.allowPlainHttp);
+        QVERIFY(loopback || api.authEnabled());
+        QCOMPARE(api.tlsCert.isEmpty(), api.tlsKey.isEmpty());
+    }
+}
+
 void TestRuntimeConfig::unknownKeys_data()
 {
     QTest::addColumn<QByteArray>("text");
@@ -602,7 +702,8 @@ void TestRuntimeConfig::unknownKeys_data()
         << QString()
         << u"[api] zzzzzzzz is not a known key of [api] (known keys: api_bind, "
            "api_port, auth, max_header_bytes, max_body_bytes, idle_timeout, "
-           "max_connections, allowed_hosts)"_s;
+           "max_connections, allowed_hosts, allow_plain_http, tls_cert, tls_key, "
+           "cors_origins)"_s;
 }
 
 void TestRuntimeConfig::unknownKeys()
@@ -853,9 +954,12 @@ void TestRuntimeConfig::roundTripCustom()
     c.monitor.collectionInterval = 0.05;
     c.monitor.thresholds.cpuUsage = 99.9;
     c.monitor.thresholds.responseTimeMax = 12.5;
-    c.api.bind = u"::"_s;
+    c.api.bind = u"::"_s; // not loopback: allowed with TLS (the files are not read here)
     c.api.port = 0;
-    c.api.auth = u"off"_s;
+    c.api.allowPlainHttp = true;
+    c.api.tlsCert = u"/etc/opsdeck/cert.pem"_s;
+    c.api.tlsKey = u"key file.pem"_s;
+    c.api.corsOrigins = {u"https://ops.example:8443"_s, u"http://[::1]:3000"_s};
     c.api.maxBodyBytes = 0;
     c.api.allowedHosts = {u"a.example"_s, u"b"_s};
     c.market.baseUrl = u"https://api.example.com/v3?x=1#y"_s;
