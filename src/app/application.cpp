@@ -1,6 +1,9 @@
 #include "app/application.h"
 
+#include "api/apikey.h"
 #include "api/apiservice.h"
+#include "api/guardedsslserver.h"
+#include "app/apiwiring.h"
 #include "app/signalwatcher.h"
 #include "core/agents/agentregistry.h"
 #include "core/runtime/datadir.h"
@@ -47,7 +50,45 @@ api::ApiServer::Settings apiSettings(const RuntimeConfig &config, std::optional<
     settings.limits.idleTimeoutMs = int(config.api.idleTimeout * 1000.0);
     settings.limits.maxConnections = config.api.maxConnections;
     settings.allowedHosts = config.api.allowedHosts;
+    settings.security.requireKey = config.api.authEnabled();
+    settings.security.allowPlainHttp = config.api.allowPlainHttp;
+    settings.security.corsOrigins = config.api.corsOrigins;
     return settings;
+}
+
+// [api] tls_cert / tls_key: relative names are relative to the config file's directory.
+QString configRelative(const QString &configPath, const QString &file)
+{
+    return file.isEmpty() ? file : QFileInfo(configPath).absoluteDir().absoluteFilePath(file);
+}
+
+Result<QSslConfiguration> loadApiTls(const RuntimeConfig &config, const QString &configPath)
+{
+    return api::loadTlsConfiguration(configRelative(configPath, config.api.tlsCert),
+                                     configRelative(configPath, config.api.tlsKey));
+}
+
+// Key file problems the user must fix (permissions, contents) are exit 2; I/O is exit 3.
+int apiKeyFailure(const Error &error)
+{
+    return error.code == u"api_key_insecure" || error.code == u"api_key_invalid"
+               ? exitcode::kUsage
+               : exitcode::kRuntimeFailure;
+}
+
+// opsdeck --show-api-key [--data-dir DIR]: reads only; works while an instance runs.
+int showApiKey(const CommandLineOptions &options)
+{
+    const QString dir = options.dataDir.isEmpty() ? DataDir::defaultPath() : options.dataDir;
+    const QString path = QDir(dir).filePath(api::ApiKeyFile::kFileName);
+    const Result<QByteArray> key = api::ApiKeyFile::load(path);
+    if (!key) {
+        printLine(stderr, key.error().message);
+        return key.error().code == u"api_key_missing" ? exitcode::kRuntimeFailure
+                                                       : apiKeyFailure(key.error());
+    }
+    printLine(stdout, QString::fromLatin1(*key));
+    return exitcode::kOk;
 }
 
 market::MarketServer::Settings marketSettings(const RuntimeConfig &config,
@@ -63,6 +104,8 @@ market::MarketServer::Settings marketSettings(const RuntimeConfig &config,
 // Exit code for a part that failed to start: 4 when its port is taken.
 int startFailure(const Error &error)
 {
+    if (error.code == u"insecure_bind") // the config checks catch it first; the server re-checks
+        return exitcode::kUsage;
     return error.code == u"port_in_use" ? exitcode::kLocked : exitcode::kRuntimeFailure;
 }
 
@@ -74,6 +117,7 @@ struct Application::Parts
     std::unique_ptr<market::MarketService> market; // the embedded exchange, when used
     std::unique_ptr<DataDir> dataDir;
     std::unique_ptr<Runtime> runtime;
+    std::unique_ptr<SharedConfig> config; // what GET/PUT /config read and change
     std::unique_ptr<api::ApiService> api;
     std::unique_ptr<SignalWatcher> signalWatcher;
     std::unique_ptr<ui::UiState> uiState;
@@ -124,6 +168,19 @@ Application::LoadedConfig Application::loadConfig(const CommandLineOptions &opti
         finding.code = u"invalid_value"_s;
         finding.message = valid.error().message;
         loaded.findings.append(finding);
+    }
+    // The TLS files must be a usable pair ([api] tls_cert / tls_key).
+    if (loaded.config.api.tlsEnabled()) {
+        if (const Result<QSslConfiguration> tls = loadApiTls(loaded.config, loaded.path); !tls) {
+            ConfigFinding finding;
+            finding.section = u"api"_s;
+            finding.key = tls.error().details.value(u"key"_s).toString();
+            finding.value = finding.key == u"tls_key" ? loaded.config.api.tlsKey
+                                                       : loaded.config.api.tlsCert;
+            finding.code = u"invalid_value"_s;
+            finding.message = tls.error().message;
+            loaded.findings.append(finding);
+        }
     }
     // Rules between the simulator's fault keys (e.g. a stall shorter than its period).
     if (const Status faults = market::FaultSettings::fromConfig(loaded.config.market).validate();
@@ -198,6 +255,8 @@ int Application::dumpConfig(const CommandLineOptions &options)
 
 int Application::run()
 {
+    if (m_options.showApiKey)
+        return showApiKey(m_options);
     // Signals are watched before anything is started or announced: a SIGTERM or SIGHUP that
     // arrives right after the OPSDECK_API line must find the handler in place.
     m_parts->signalWatcher = std::make_unique<SignalWatcher>();
@@ -240,13 +299,33 @@ int Application::run()
     qCInfo(lcApp, "Configuration %s, data directory %s", qUtf8Printable(loaded.path),
            qUtf8Printable(m_parts->dataDir->path()));
 
+    // The API key: made on the first run (0600), reused afterwards.
+    const QString apiKeyPath = m_parts->dataDir->filePath(api::ApiKeyFile::kFileName);
+    const Result<QByteArray> apiKey = api::ApiKeyFile::loadOrCreate(apiKeyPath);
+    if (!apiKey) {
+        printLine(stderr, apiKey.error().message);
+        return apiKeyFailure(apiKey.error());
+    }
+
     m_parts->runtime = std::make_unique<Runtime>(loaded.config, *m_parts->dataDir);
     api::ApiServer::Settings api = apiSettings(loaded.config, m_options.apiPort);
+    api.security.apiKey = *apiKey;
+    if (loaded.config.api.tlsEnabled()) {
+        const Result<QSslConfiguration> tls = loadApiTls(loaded.config, loaded.path);
+        if (!tls) { // checked with the config; the files changed since
+            printLine(stderr, tls.error().message);
+            return exitcode::kUsage;
+        }
+        api.security.tls = *tls;
+    }
     Runtime *runtime = m_parts->runtime.get(); // outlives the API (stopped after it)
     api.agents.list = [runtime] { return runtime->agentsJson(); };
     api.agents.find = [runtime](const QString &id) { return runtime->agentJson(id); };
     api.agents.start = [runtime](const QString &id) { return runtime->startAgent(id); };
     api.agents.stop = [runtime](const QString &id) { return runtime->stopAgent(id); };
+    m_parts->config = std::make_unique<SharedConfig>(loaded.config);
+    wireApiControls(api, *runtime, *m_parts->config, m_parts->dataDir->exportsPath(),
+                    [this](const RuntimeConfig &next) { applyLiveConfig(next); });
     m_parts->api = std::make_unique<api::ApiService>(api, m_parts->runtime->monitor());
     Result<quint16> port = m_parts->api->start();
     if (!port) {
@@ -260,6 +339,8 @@ int Application::run()
         return started.error().code == u"invalid_agent_config" ? exitcode::kUsage
                                                                 : exitcode::kRuntimeFailure;
     }
+    // OPSDECK_API comes last: a client waiting for it knows the key file too.
+    printLine(stdout, QStringLiteral("OPSDECK_API_KEY_FILE %1").arg(apiKeyPath));
     printLine(stdout, QStringLiteral("OPSDECK_API %1").arg(m_parts->api->baseUrl()));
 
     armQuitAfter();
@@ -325,8 +406,16 @@ void Application::reloadConfig()
             qCWarning(lcApp, "%s", qUtf8Printable(formatFinding(finding, loaded.path)));
         return;
     }
+    if (m_parts->config)
+        m_parts->config->set(loaded.config);
+    applyLiveConfig(loaded.config);
+}
+
+// A validated configuration from SIGHUP or PUT /config, on the main thread.
+void Application::applyLiveConfig(const RuntimeConfig &next)
+{
     if (m_parts->market) {
-        const market::FaultSettings faults = market::FaultSettings::fromConfig(loaded.config.market);
+        const market::FaultSettings faults = market::FaultSettings::fromConfig(next.market);
         if (const Status applied = m_parts->market->setFaults(faults); !applied) {
             qCWarning(lcApp, "Configuration not reloaded: [market] %s",
                       qUtf8Printable(applied.error().message));
@@ -337,7 +426,7 @@ void Application::reloadConfig()
         qCInfo(lcApp, "Configuration reloaded: market faults applied");
         return;
     }
-    const QStringList restart = m_parts->runtime->applyConfig(loaded.config);
+    const QStringList restart = m_parts->runtime->applyConfig(next);
     if (!restart.isEmpty()) {
         qCWarning(lcApp, "Reloaded; these changes take effect after a restart: %s",
                   qUtf8Printable(restart.join(QStringLiteral(", "))));

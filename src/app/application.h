@@ -45,6 +45,7 @@ private:
     static LoadedConfig loadConfig(const CommandLineOptions &options);
     void reportConfigProblems(const LoadedConfig &loaded) const;
     void reloadConfig();
+    void applyLiveConfig(const RuntimeConfig &next);
     int runMarketOnly();
     void armQuitAfter();
 

@@ -1,7 +1,10 @@
 // Whole-process tests: the real opsdeck binary, real sockets, curl and QNetworkAccessManager.
 #include "support/testutil.h"
 
+#include <QtCore/QDateTime>
+#include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
 #include <QtCore/QProcess>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QTemporaryDir>
@@ -371,6 +374,78 @@ private Q_SLOTS:
         QVERIFY2(second.exitCode == 4, second.err.constData());
         QVERIFY2(second.err.contains("Another OpsDeck instance"), second.err.constData());
         QCOMPARE(first.terminate(), 0);
+    }
+
+    // The parts behind the monitoring and operations routes are wired in the real process: a
+    // rule changed through the API fires one alert episode, the event log reports it, and after a
+    // restart on the same data dir the alert (same id) and the first run's samples (history.db)
+    // are still served.
+    void alertsEventsAndHistorySurviveARestart()
+    {
+        QTemporaryDir tmp;
+        writeFile(tmp.filePath(QStringLiteral("opsdeck.ini")), "[monitor]\ncollection_interval = 0.2\n");
+        const qint64 firstStartMs = QDateTime::currentMSecsSinceEpoch();
+        qint64 alertId = 0;
+        {
+            Headless app(tmp.path());
+            QVERIFY(app.start());
+            const QString base = app.baseUrl();
+            QTRY_COMPARE_WITH_TIMEOUT(curl(app.auth() + QStringList{base + QStringLiteral("/monitoring/rules")}).first,
+                                      200, test::scaledMs(10000));
+            // System memory in use is always above 0.001 %: the rule fires on the next tick.
+            auto [put, putBody] = curl(app.auth() + QStringList{
+                QStringLiteral("-X"), QStringLiteral("PUT"), QStringLiteral("-H"),
+                QStringLiteral("Content-Type: application/json"), QStringLiteral("--data"),
+                QStringLiteral("[{\"id\": \"system_memory\", \"threshold\": 0.001, \"for\": 0}]"),
+                base + QStringLiteral("/monitoring/rules")});
+            QVERIFY2(put == 200, putBody.constData());
+            QJsonArray alerts;
+            QTRY_VERIFY_WITH_TIMEOUT(
+                (alerts = QJsonDocument::fromJson(
+                              curl(app.auth() + QStringList{base + QStringLiteral("/monitoring/alerts?source=system")}).second)
+                              .object().value(QStringLiteral("alerts")).toArray()).size() == 1,
+                test::scaledMs(10000));
+            const QJsonObject alert = alerts.first().toObject();
+            alertId = alert.value(QStringLiteral("id")).toInteger();
+            QVERIFY(alertId > 0);
+            QCOMPARE(alert.value(QStringLiteral("level")).toString(), QStringLiteral("warning"));
+            QCOMPARE(alert.value(QStringLiteral("details")).toObject().value(QStringLiteral("metric")).toString(),
+                     QStringLiteral("system.system.memory_percent"));
+            // Still one episode a few ticks later, its count growing.
+            QTRY_VERIFY_WITH_TIMEOUT(
+                QJsonDocument::fromJson(curl(app.auth() + QStringList{base + QStringLiteral("/monitoring/alerts")}).second)
+                        .object().value(QStringLiteral("alerts")).toArray().first().toObject()
+                        .value(QStringLiteral("count")).toInteger() >= 3,
+                test::scaledMs(10000));
+            QCOMPARE(QJsonDocument::fromJson(curl(app.auth() + QStringList{base + QStringLiteral("/monitoring/alerts")}).second)
+                         .object().value(QStringLiteral("count")).toInt(), 1);
+            const QByteArray events = curl(app.auth() + QStringList{base + QStringLiteral("/events?since=0&timeout=0")}).second;
+            QVERIFY2(events.contains("\"alert_raised\""), events.constData());
+            QVERIFY2(events.contains("\"agent_started\""), events.constData());
+            for (const char *route : {"/cache/stats", "/tasks", "/config", "/metrics"})
+                QCOMPARE(curl(app.auth() + QStringList{base + QString::fromLatin1(route)}).first, 200);
+            QCOMPARE(app.terminate(), 0);
+        }
+        const qint64 restartMs = QDateTime::currentMSecsSinceEpoch();
+        Headless again(tmp.path());
+        QVERIFY(again.start());
+        const QString base = again.baseUrl();
+        QTRY_COMPARE_WITH_TIMEOUT(curl(again.auth() + QStringList{base + QStringLiteral("/monitoring/alerts")}).first,
+                                  200, test::scaledMs(10000));
+        const QJsonArray kept = QJsonDocument::fromJson(
+                                    curl(again.auth() + QStringList{base + QStringLiteral("/monitoring/alerts")}).second)
+                                    .object().value(QStringLiteral("alerts")).toArray();
+        bool found = false;
+        for (const QJsonValue &alert : kept)
+            found = found || alert.toObject().value(QStringLiteral("id")).toInteger() == alertId;
+        QVERIFY2(found, QJsonDocument(kept).toJson().constData());
+        const QByteArray history = curl(again.auth() + QStringList{
+            base + QStringLiteral("/monitoring/metrics?category=system&from=%1&to=%2").arg(firstStartMs).arg(restartMs)}).second;
+        const QJsonArray samples = QJsonDocument::fromJson(history).object().value(QStringLiteral("metrics"))
+                                       .toObject().value(QStringLiteral("system")).toArray();
+        QVERIFY2(samples.size() >= 3, history.constData());
+        QVERIFY(samples.last().toObject().value(QStringLiteral("timestamp_ms")).toInteger() < restartMs);
+        QCOMPARE(again.terminate(), 0);
     }
 
     void takenPortExits4()

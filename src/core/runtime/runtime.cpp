@@ -1,7 +1,11 @@
 #include "core/runtime/runtime.h"
 
 #include "core/runtime/datadir.h"
+#include "core/monitor/metricsjson.h"
 #include "core/support/logging.h"
+
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
 
 #include <QtCore/QMetaObject>
 
@@ -15,6 +19,10 @@ Runtime::Runtime(RuntimeConfig config, const DataDir &dataDir, const Clock &cloc
     probe.diskPath = dataDir.path();
     m_monitor = std::make_unique<PerformanceMonitor>(probe, monitorSettings(m_config), m_clock);
     m_monitorThread.setObjectName(QStringLiteral("monitor"));
+    m_events = std::make_unique<EventLog>(1000, m_clock);
+    m_history = std::make_unique<HistoryStore>(dataDir.filePath(QStringLiteral("history.db")),
+                                               HistoryStore::settingsFrom(m_config.monitor), m_clock);
+    m_alerts = std::make_unique<AlertEngine>(m_clock);
     m_cacheFile = dataDir.filePath(QStringLiteral("cache.db"));
     m_cache = std::make_unique<cache::CacheManager>(
         cache::CacheSettings::fromConfig(m_config.cache, m_cacheFile), m_clock);
@@ -32,6 +40,73 @@ Runtime::Runtime(RuntimeConfig config, const DataDir &dataDir, const Clock &cloc
     m_portfolioFile = dataDir.filePath(QStringLiteral("portfolio.db"));
     m_conditions = std::make_unique<agents::MarketConditionTracker>();
     m_scheduler->setMarketConditionSource(m_conditions.get());
+    m_monitor->setSources(metricsSources());
+}
+
+// The monitor's providers over the parts this runtime owns. stop() replaces them with empty
+// ones (inside the monitor thread) before any part goes away.
+MetricsSources Runtime::metricsSources()
+{
+    MetricsSources sources;
+    sources.cache = [cache = m_cache.get()] { return cache->stats(); };
+    sources.preloader = [preloader = m_preloader.get()] { return preloader->stats(); };
+    sources.http = [pool = m_http.get()] { return pool->stats(); };
+    sources.httpLatencyDeltas = [pool = m_http.get()] { return pool->latencyDeltas(); };
+    // The engine carries the adaptive scheduler's stats; the monitor is its one delta consumer.
+    sources.execution = [engine = m_engine.get()] { return engine->takeIntervalStats(); };
+    return sources;
+}
+
+// history.db and the alert rules; every tick then feeds both in the monitor thread (a direct
+// connection: the snapshot is written and evaluated before the next tick is taken), and alert
+// changes become events for GET /events.
+void Runtime::openHistoryAndAlerts()
+{
+    m_alerts->setBaseRules(AlertEngine::defaultRules(m_config.monitor));
+    if (Status opened = m_history->open(); !opened) {
+        qCWarning(lcRuntime, "History: %s; running without history.db",
+                  qUtf8Printable(opened.error().message));
+    } else if (Status attached = m_alerts->attachStore(m_history.get()); !attached) {
+        qCWarning(lcRuntime, "Alerts: %s", qUtf8Printable(attached.error().message));
+    }
+    EventLog *events = m_events.get();
+    connect(m_alerts.get(), &AlertEngine::alertRaised, m_alerts.get(),
+            [events](const Alert &alert) { events->append(QStringLiteral("alert_raised"), alert.toJson()); },
+            Qt::DirectConnection);
+    connect(m_alerts.get(), &AlertEngine::alertResolved, m_alerts.get(),
+            [events](const Alert &alert) { events->append(QStringLiteral("alert_resolved"), alert.toJson()); },
+            Qt::DirectConnection);
+    connect(m_alerts.get(), &AlertEngine::alertChanged, m_alerts.get(),
+            [events](const Alert &alert) {
+                events->append(QStringLiteral("alert_acknowledged"), alert.toJson());
+            },
+            Qt::DirectConnection);
+    connect(m_alerts.get(), &AlertEngine::alertsCleared, m_alerts.get(),
+            [events](int removed) {
+                events->append(QStringLiteral("alerts_cleared"), {{QStringLiteral("removed"), removed}});
+            },
+            Qt::DirectConnection);
+    HistoryStore *history = m_history.get();
+    AlertEngine *alerts = m_alerts.get();
+    connect(m_monitor.get(), &PerformanceMonitor::snapshotPublished, m_monitor.get(),
+            [history, alerts](const SnapshotPtr &snapshot) {
+                if (!snapshot)
+                    return;
+                if (history->isOpen()) {
+                    QList<QPair<QString, QByteArray>> rows;
+                    for (const QString &category : metricsjson::categories()) {
+                        rows.append({category, QJsonDocument(metricsjson::currentSampleJson(*snapshot, category))
+                                                   .toJson(QJsonDocument::Compact)});
+                    }
+                    if (Status written = history->appendTick(snapshot->timestampMs, rows,
+                                                             snapshot->latestValues);
+                        !written) {
+                        qCWarning(lcRuntime, "History: %s", qUtf8Printable(written.error().message));
+                    }
+                }
+                alerts->evaluate(snapshot->latestValues, snapshot->timestampMs);
+            },
+            Qt::DirectConnection);
 }
 
 Runtime::~Runtime()
@@ -84,6 +159,7 @@ Status Runtime::start()
     if (Status started = m_engine->start(); !started)
         qCWarning(lcRuntime, "Engine: %s", qUtf8Printable(started.error().message));
     m_preloader->start();
+    openHistoryAndAlerts();
     m_monitor->moveToThread(&m_monitorThread);
     m_monitorThread.start();
     QMetaObject::invokeMethod(m_monitor.get(), &PerformanceMonitor::start, Qt::QueuedConnection);
@@ -192,6 +268,7 @@ Status Runtime::startAgent(const QString &id)
         agent->stop();
         return scheduled;
     }
+    m_events->append(QStringLiteral("agent_started"), {{QStringLiteral("agent"), id}});
     return ok();
 }
 
@@ -204,6 +281,7 @@ Status Runtime::stopAgent(const QString &id)
         return fail(QStringLiteral("unknown_agent"), QStringLiteral("No agent \"%1\".").arg(id));
     agent->stop();
     m_engine->unscheduleAgent(id);
+    m_events->append(QStringLiteral("agent_stopped"), {{QStringLiteral("agent"), id}});
     return ok();
 }
 
@@ -227,11 +305,14 @@ void Runtime::stop()
         monitor,
         [monitor, owner] {
             monitor->stop();
+            monitor->setSources({}); // no tick may read a part after this
             monitor->moveToThread(owner); // destroyed on the owning thread
         },
         Qt::BlockingQueuedConnection);
     m_monitorThread.quit();
     m_monitorThread.wait();
+    disconnect(m_monitor.get(), &PerformanceMonitor::snapshotPublished, m_monitor.get(), nullptr);
+    m_history->close();
     m_preloader->stop();
     // Requests in flight fail with "shutdown" now (so cycles waiting on them return), and so do
     // any a cycle still makes; the pool object lives on until no task can use it.
@@ -279,7 +360,12 @@ QStringList Runtime::applyConfig(const RuntimeConfig &next)
     if (m_http)
         m_http->applyConfig(next.http);
     m_engine->applyConfig(next.exec);
+    m_alerts->setBaseRules(AlertEngine::defaultRules(next.monitor));
+    m_history->applySettings(HistoryStore::settingsFrom(next.monitor));
     m_config = next;
+    m_events->append(QStringLiteral("config_reloaded"),
+                     {{QStringLiteral("changed"), QJsonArray::fromStringList(changed)},
+                      {QStringLiteral("restart_required"), QJsonArray::fromStringList(needsRestart)}});
     qCInfo(lcRuntime, "Configuration applied: %lld changed, %lld need a restart",
            qlonglong(changed.size()), qlonglong(needsRestart.size()));
     return needsRestart;

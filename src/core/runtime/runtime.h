@@ -18,6 +18,9 @@
 #include "core/exec/adaptivescheduler.h"
 #include "core/exec/executionengine.h"
 #include "core/http/httppool.h"
+#include "core/monitor/alertengine.h"
+#include "core/monitor/eventlog.h"
+#include "core/monitor/historystore.h"
 #include "core/monitor/performancemonitor.h"
 #include "core/runtime/monitorloadsource.h"
 #include "core/runtime/runtimeconfig.h"
@@ -79,6 +82,11 @@ public:
     // Valid until stop(): the pool's threads are joined there.
     http::HttpPool &httpPool() { return *m_http; }
     const PerformanceMonitor &monitor() const { return *m_monitor; }
+    // Alerts evaluated on every monitor tick (thread-safe); history.db (queries from any
+    // thread; writes in the monitor thread); the event log behind GET /events (any thread).
+    AlertEngine &alerts() { return *m_alerts; }
+    HistoryStore &history() { return *m_history; }
+    EventLog &events() { return *m_events; }
     const Clock &clock() const { return m_clock; }
 
     // Applies every live key of `next` now and keeps the rest for the next start. Returns the
@@ -90,6 +98,8 @@ public:
     static PerformanceMonitor::Settings monitorSettings(const RuntimeConfig &config);
 
 private:
+    MetricsSources metricsSources();
+    void openHistoryAndAlerts();
     Status startAgents();
     void logSummary() const;
 
@@ -97,6 +107,9 @@ private:
     const Clock &m_clock;
     QThread m_monitorThread;
     std::unique_ptr<PerformanceMonitor> m_monitor;
+    std::unique_ptr<EventLog> m_events;
+    std::unique_ptr<HistoryStore> m_history;
+    std::unique_ptr<AlertEngine> m_alerts;
     QString m_cacheFile;
     std::unique_ptr<cache::CacheManager> m_cache;
     std::unique_ptr<http::HttpPool> m_http; // its dispatcher and worker threads start with it
