@@ -2,6 +2,7 @@
 // bad-input class through ApiServer::handle(), save confinement in a temporary exports dir, the
 // OpenAPI document against the route table, Prometheus text, and the GET /events long-poll over
 // real sockets (answered on an event, on a short timeout, and dropped when the client leaves).
+#include "../support/schemacheck.h"
 #include "api/apiserver.h"
 #include "api/configrequest.h"
 #include "api/prometheus.h"
@@ -93,20 +94,8 @@ struct Calls
 // python3-jsonschema), else the validator's message.
 QString validateAgainstSchema(const QString &path)
 {
-    const QString schema = QStringLiteral(OPSDECK_SOURCE_DIR "/docs/schemas/monitoring_export.schema.json");
-    QProcess p;
-    p.start(QStringLiteral("/usr/bin/python3"),
-            {QStringLiteral("-c"),
-             QStringLiteral("import json, sys, jsonschema\n"
-                            "schema = json.load(open(sys.argv[1]))\n"
-                            "jsonschema.Draft202012Validator.check_schema(schema)\n"
-                            "jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))\n"),
-             schema, path});
-    if (!p.waitForFinished(60'000))
-        return QStringLiteral("validator timed out");
-    if (p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0)
-        return QString::fromUtf8(p.readAllStandardError()).right(1500);
-    return QString();
+    return opsdeck::test::validateAgainstSchema(
+        QStringLiteral(OPSDECK_SOURCE_DIR "/docs/schemas/monitoring_export.schema.json"), path);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 // counts: flags and selectors, usage errors (exit 2 with a message, before any work), --help,
 // the result file validated against docs/schemas/cache_benchmark.schema.json with Debian's
 // python3-jsonschema, CSV, trace mode, and a baseline regression (exit 1).
+#include "../support/schemacheck.h"
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QJsonArray>
@@ -69,20 +70,8 @@ void writeJson(const QString &path, const QJsonObject &o)
 // "" when the file is valid, else the validator's message.
 QString validateAgainstSchema(const QString &path)
 {
-    const QString schema = QStringLiteral(OPSDECK_SOURCE_DIR "/docs/schemas/cache_benchmark.schema.json");
-    QProcess p;
-    p.start(QStringLiteral("/usr/bin/python3"),
-            {QStringLiteral("-c"),
-             QStringLiteral("import json, sys, jsonschema\n"
-                            "schema = json.load(open(sys.argv[1]))\n"
-                            "jsonschema.Draft202012Validator.check_schema(schema)\n"
-                            "jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))\n"),
-             schema, path});
-    if (!p.waitForFinished(60'000))
-        return QStringLiteral("validator timed out");
-    if (p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0)
-        return QString::fromUtf8(p.readAllStandardError()).right(1500);
-    return QString();
+    return opsdeck::test::validateAgainstSchema(
+        QStringLiteral(OPSDECK_SOURCE_DIR "/docs/schemas/cache_benchmark.schema.json"), path);
 }
 
 QStringList configurationsOf(const QJsonObject &result)

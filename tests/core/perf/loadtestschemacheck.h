@@ -1,43 +1,16 @@
-// Validates a load-test result file against docs/schemas/load_test.schema.json with Debian's
-// /usr/bin/python3 and python3-jsonschema (scripts/deps.sh installs it). Shared by the library
-// and CLI tests. Returns an empty string when valid, else the validator's findings.
+// Where the load-test result schema is (validated with support/schemacheck.h); shared by the
+// library and CLI tests.
 #pragma once
 
-#include <QtCore/QProcess>
+#include "../../support/schemacheck.h"
+
 #include <QtCore/QString>
-#include <QtCore/QStringList>
 
 namespace opsdeck::test {
 
 inline QString loadTestSchemaPath()
 {
     return QStringLiteral(OPSDECK_SCHEMA_DIR "/load_test.schema.json");
-}
-
-inline QString validateAgainstSchema(const QString &schemaPath, const QString &jsonPath)
-{
-    static const QString script
-        = QStringLiteral("import json, sys\n"
-                         "import jsonschema\n"
-                         "schema = json.load(open(sys.argv[1]))\n"
-                         "jsonschema.Draft202012Validator.check_schema(schema)\n"
-                         "v = jsonschema.Draft202012Validator(schema)\n"
-                         "errors = ['/'.join(map(str, e.path)) + ': ' + e.message[:300] for e in "
-                         "v.iter_errors(json.load(open(sys.argv[2])))]\n"
-                         "print('\\n'.join(errors))\n"
-                         "sys.exit(1 if errors else 0)\n");
-    QProcess p;
-    p.start(QStringLiteral("/usr/bin/python3"),
-            {QStringLiteral("-c"), script, schemaPath, jsonPath});
-    if (!p.waitForFinished(60'000))
-        return QStringLiteral("/usr/bin/python3 did not run: %1").arg(p.errorString());
-    if (p.exitCode() == 0)
-        return {};
-    const QString err = QString::fromUtf8(p.readAllStandardError());
-    if (err.contains(u"No module named"))
-        return QStringLiteral("python3-jsonschema is missing (scripts/deps.sh installs it): ")
-               + err;
-    return QString::fromUtf8(p.readAllStandardOutput()) + err;
 }
 
 } // namespace opsdeck::test
