@@ -1,7 +1,7 @@
 #include "core/runtime/runtime.h"
 
 #include "core/runtime/datadir.h"
-#include "core/monitor/metricsjson.h"
+#include "core/monitor/monitorpipeline.h"
 #include "core/support/logging.h"
 
 #include <QtCore/QJsonArray>
@@ -57,9 +57,7 @@ MetricsSources Runtime::metricsSources()
     return sources;
 }
 
-// history.db and the alert rules; every tick then feeds both in the monitor thread (a direct
-// connection: the snapshot is written and evaluated before the next tick is taken), and alert
-// changes become events for GET /events.
+// history.db and the alert rules, then the per-tick pipeline (monitorpipeline.h).
 void Runtime::openHistoryAndAlerts()
 {
     m_alerts->setBaseRules(AlertEngine::defaultRules(m_config.monitor));
@@ -69,44 +67,7 @@ void Runtime::openHistoryAndAlerts()
     } else if (Status attached = m_alerts->attachStore(m_history.get()); !attached) {
         qCWarning(lcRuntime, "Alerts: %s", qUtf8Printable(attached.error().message));
     }
-    EventLog *events = m_events.get();
-    connect(m_alerts.get(), &AlertEngine::alertRaised, m_alerts.get(),
-            [events](const Alert &alert) { events->append(QStringLiteral("alert_raised"), alert.toJson()); },
-            Qt::DirectConnection);
-    connect(m_alerts.get(), &AlertEngine::alertResolved, m_alerts.get(),
-            [events](const Alert &alert) { events->append(QStringLiteral("alert_resolved"), alert.toJson()); },
-            Qt::DirectConnection);
-    connect(m_alerts.get(), &AlertEngine::alertChanged, m_alerts.get(),
-            [events](const Alert &alert) {
-                events->append(QStringLiteral("alert_acknowledged"), alert.toJson());
-            },
-            Qt::DirectConnection);
-    connect(m_alerts.get(), &AlertEngine::alertsCleared, m_alerts.get(),
-            [events](int removed) {
-                events->append(QStringLiteral("alerts_cleared"), {{QStringLiteral("removed"), removed}});
-            },
-            Qt::DirectConnection);
-    HistoryStore *history = m_history.get();
-    AlertEngine *alerts = m_alerts.get();
-    connect(m_monitor.get(), &PerformanceMonitor::snapshotPublished, m_monitor.get(),
-            [history, alerts](const SnapshotPtr &snapshot) {
-                if (!snapshot)
-                    return;
-                if (history->isOpen()) {
-                    QList<QPair<QString, QByteArray>> rows;
-                    for (const QString &category : metricsjson::categories()) {
-                        rows.append({category, QJsonDocument(metricsjson::currentSampleJson(*snapshot, category))
-                                                   .toJson(QJsonDocument::Compact)});
-                    }
-                    if (Status written = history->appendTick(snapshot->timestampMs, rows,
-                                                             snapshot->latestValues);
-                        !written) {
-                        qCWarning(lcRuntime, "History: %s", qUtf8Printable(written.error().message));
-                    }
-                }
-                alerts->evaluate(snapshot->latestValues, snapshot->timestampMs);
-            },
-            Qt::DirectConnection);
+    connectMonitorPipeline(*m_monitor, *m_history, *m_alerts, m_events.get());
 }
 
 Runtime::~Runtime()
