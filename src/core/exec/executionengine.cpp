@@ -66,6 +66,7 @@ struct ExecutionEngine::Task : TimerNode
     Duration delay{};
     std::optional<MonoTime> queueDeadlineAt;
     std::function<void(const TaskInfo &)> onExpired;
+    std::function<void(const Result<QJsonValue> &)> onFinished;
     CancellationToken token = CancellationToken::never(); // a real one unless post()ed
     TaskState state = TaskState::Queued;
     MonoTime submittedAt{};
@@ -105,6 +106,7 @@ struct ExecutionEngine::Completion
     std::unique_ptr<TaskPromise> promise;
     Result<QJsonValue> result;
     std::function<void(const TaskInfo &)> onExpired;
+    std::function<void(const Result<QJsonValue> &)> onFinished;
     TaskInfo info;
 };
 
@@ -269,6 +271,23 @@ void ExecutionEngine::setAdaptiveScheduler(AdaptiveScheduler *scheduler)
     m_scheduler.store(scheduler);
 }
 
+namespace {
+
+// TaskOptions::onFinished, shielded: a throwing callback must not kill the worker.
+void notifyFinished(const std::function<void(const Result<QJsonValue> &)> &callback,
+                    const Result<QJsonValue> &result)
+{
+    if (!callback)
+        return;
+    try {
+        callback(result);
+    } catch (...) {
+        qCWarning(lcExec) << "an onFinished callback threw";
+    }
+}
+
+} // namespace
+
 // ---- submission -------------------------------------------------------------------------------
 
 Result<TaskHandle> ExecutionEngine::scheduleTask(const QString &agentId,
@@ -319,6 +338,7 @@ ExecutionEngine::TaskPtr ExecutionEngine::makeTask(const QString &agentId,
     task->priority = priority;
     task->delay = std::max(Duration::zero(), options.delay);
     task->onExpired = std::move(options.onExpired);
+    task->onFinished = std::move(options.onFinished);
     return task;
 }
 
@@ -410,12 +430,13 @@ void ExecutionEngine::dropQueuedLocked(const TaskPtr &task,
         ++m_cancelled;
     Completion c;
     c.promise = std::move(task->promise);
+    c.onFinished = std::move(task->onFinished);
     c.result = tl::unexpected(error);
     if (state == TaskState::Expired) {
         c.onExpired = std::move(task->onExpired);
         c.info = infoLocked(*task);
     }
-    if (c.promise || c.onExpired)
+    if (c.promise || c.onExpired || c.onFinished)
         done.push_back(std::move(c));
     if (task->agent)
         task->agent->inFlight = false;
@@ -500,6 +521,7 @@ void ExecutionEngine::launch(std::vector<TaskPtr> &starts)
 void ExecutionEngine::complete(std::vector<Completion> &done)
 {
     for (Completion &c : done) {
+        notifyFinished(c.onFinished, c.result);
         if (c.promise) {
             c.promise->addResult(std::move(c.result));
             c.promise->finish();
@@ -560,6 +582,7 @@ void ExecutionEngine::runLoop(TaskPtr task)
     while (task) {
         Result<QJsonValue> result = execute(*task);
         std::unique_ptr<TaskPromise> promise;
+        std::function<void(const Result<QJsonValue> &)> onFinished;
         TaskPtr finished;
         bool spin = false;
         MonoTime now = m_clock.monotonic();
@@ -567,6 +590,7 @@ void ExecutionEngine::runLoop(TaskPtr task)
             std::lock_guard lock(m_mutex);
             finishLocked(task, result, now);
             promise = std::move(task->promise);
+            onFinished = std::move(task->onFinished);
             finished = std::move(task); // destroyed after the lock is released
             if (m_running && m_busy <= m_cap && m_readyCount > 0) {
                 const bool criticalOnly = m_busy - 1 >= m_cap - m_reserved;
@@ -583,6 +607,7 @@ void ExecutionEngine::runLoop(TaskPtr task)
                 }
             }
         }
+        notifyFinished(onFinished, result);
         if (promise) {
             promise->addResult(std::move(result));
             promise->finish();

@@ -482,6 +482,59 @@ private slots:
         QCOMPARE(h->result.result().error().code, QStringLiteral("timeout"));
     }
 
+    // TaskOptions::onFinished gets every outcome exactly once, before the future finishes: a
+    // body's value, its error, a cancelled queued task and one dropped at stop. (The load
+    // tester's execution component used QFuture::then() here and crashed Qt 6.4 in 1 run in 5.)
+    void onFinishedGetsEveryOutcomeOnce()
+    {
+        ManualClock clock;
+        ExecutionEngine engine(execConfig(1), clock);
+        QVERIFY(engine.start());
+        QMutex mutex;
+        QStringList seen; // "value", or the error code
+        const auto options = [&] {
+            TaskOptions o;
+            o.onFinished = [&](const Result<QJsonValue> &r) {
+                QMutexLocker lock(&mutex);
+                seen.append(r ? r->toString() : r.error().code);
+            };
+            return o;
+        };
+        auto ok = engine.scheduleTask(
+            {}, QStringLiteral("ok"),
+            [](const TaskContext &) -> Result<QJsonValue> { return QJsonValue(QStringLiteral("value")); },
+            TaskPriority::Normal, options());
+        QVERIFY(ok);
+        QVERIFY(waitFinished(ok->result));
+        auto bad = engine.scheduleTask(
+            {}, QStringLiteral("bad"),
+            [](const TaskContext &) -> Result<QJsonValue> {
+                return fail(QStringLiteral("body_failed"), QStringLiteral("no"));
+            },
+            TaskPriority::Normal, options());
+        QVERIFY(bad);
+        QVERIFY(waitFinished(bad->result));
+        Gate gate;
+        QVERIFY(engine.scheduleTask({}, QStringLiteral("block"), gated(gate)));
+        QTRY_VERIFY_WITH_TIMEOUT(gate.started() == 1, scaledMs(kWaitMs));
+        auto cancelled = engine.scheduleTask({}, QStringLiteral("queued"), gated(gate),
+                                             TaskPriority::Normal, options());
+        auto dropped = engine.scheduleTask({}, QStringLiteral("queued"), gated(gate),
+                                           TaskPriority::Normal, options());
+        QVERIFY(cancelled && dropped);
+        QVERIFY(engine.cancel(cancelled->id));
+        QVERIFY(waitFinished(cancelled->result));
+        gate.open();
+        engine.stop();
+        QVERIFY(waitFinished(dropped->result));
+        QMutexLocker lock(&mutex);
+        QCOMPARE(seen.size(), 4);
+        QCOMPARE(seen.mid(0, 3), (QStringList{QStringLiteral("value"), QStringLiteral("body_failed"),
+                                             QStringLiteral("cancelled")}));
+        QCOMPARE(seen.at(3), dropped->result.result() ? QStringLiteral("value")
+                                                      : dropped->result.result().error().code);
+    }
+
     void queueDeadlineDropsWithCallback()
     {
         ManualClock clock;
