@@ -163,6 +163,7 @@ void wireApiControls(api::ApiServer::Settings &settings,
                      Runtime &runtime,
                      SharedConfig &config,
                      const QString &exportsDir,
+                     std::function<QList<ConfigFinding>(const RuntimeConfig &)> crossCheck,
                      std::function<void(const RuntimeConfig &)> applyLive)
 {
     settings.exportsDir = exportsDir;
@@ -172,12 +173,27 @@ void wireApiControls(api::ApiServer::Settings &settings,
     settings.tasks = taskControl(runtime.engine());
     settings.prometheus = prometheusControl(runtime.httpPool(), runtime.engine());
     settings.config.get = [&config] { return api::configrequest::configDocument(config.get()); };
-    settings.config.put = [&config, applyLive](const QByteArray &body,
-                                               const QByteArray &type) -> Result<QJsonObject> {
+    settings.config.put = [&config, crossCheck, applyLive](
+                              const QByteArray &body, const QByteArray &type) -> Result<QJsonObject> {
         Result<api::configrequest::ConfigChange> change =
             api::configrequest::parseChange(config.get(), body, type);
         if (!change)
             return tl::unexpected(change.error());
+        // The same checks the file gets beyond RuntimeConfig's (e.g. a stall longer than its
+        // period): refused whole, nothing changed.
+        if (const QList<ConfigFinding> findings = crossCheck(change->config); !findings.isEmpty()) {
+            QJsonArray list;
+            for (const ConfigFinding &finding : findings) {
+                QJsonObject json = finding.toJson();
+                json.remove(QStringLiteral("line"));
+                list.append(json);
+            }
+            return fail(QStringLiteral("invalid_config"),
+                        QStringLiteral("The configuration change has %1 finding(s); nothing was "
+                                       "changed.")
+                            .arg(findings.size()),
+                        {{QStringLiteral("findings"), list}});
+        }
         config.set(change->config);
         // Queued, never blocking: the main thread may itself be waiting for the api thread
         // (shutdown), and a validated change cannot fail to apply.

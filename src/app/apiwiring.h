@@ -40,12 +40,14 @@ private:
     RuntimeConfig m_config;
 };
 
-// `applyLive` runs on the main thread with a validated configuration (Runtime::applyConfig and
-// the market faults); `exportsDir` is the data dir's exports/.
+// `crossCheck` gives the findings beyond RuntimeConfig's own (the same the INI file gets; any
+// thread); `applyLive` runs on the main thread with a validated configuration
+// (Runtime::applyConfig and the market faults); `exportsDir` is the data dir's exports/.
 void wireApiControls(api::ApiServer::Settings &settings,
                      Runtime &runtime,
                      SharedConfig &config,
                      const QString &exportsDir,
+                     std::function<QList<ConfigFinding>(const RuntimeConfig &)> crossCheck,
                      std::function<void(const RuntimeConfig &)> applyLive);
 
 } // namespace opsdeck

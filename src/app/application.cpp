@@ -91,6 +91,53 @@ int showApiKey(const CommandLineOptions &options)
     return exitcode::kOk;
 }
 
+// The checks beyond RuntimeConfig's own (agent types and options, the TLS pair, the fault keys'
+// rules), for the file, SIGHUP and PUT /config alike.
+QList<ConfigFinding> crossCheck(const RuntimeConfig &config, const QString &configPath)
+{
+    QList<ConfigFinding> findings;
+    // Agent types and their own keys are the registry's to judge (RuntimeConfig only collects
+    // them), so an unknown type or a bad spread_bps is a finding naming the agent and the key.
+    for (const AgentConfig &agent : config.agents) {
+        if (agent.type.trimmed().isEmpty())
+            continue; // already a finding
+        const Status valid = agents::AgentRegistry::validate(agent, agent.options);
+        if (valid)
+            continue;
+        ConfigFinding finding;
+        finding.section = u"agent."_s + agent.id;
+        finding.key = valid.error().details.value(u"key"_s).toString();
+        finding.value = finding.key == u"type" ? agent.type : agent.options.value(finding.key);
+        finding.code = u"invalid_value"_s;
+        finding.message = valid.error().message;
+        findings.append(finding);
+    }
+    // The TLS files must be a usable pair ([api] tls_cert / tls_key).
+    if (config.api.tlsEnabled()) {
+        if (const Result<QSslConfiguration> tls = loadApiTls(config, configPath); !tls) {
+            ConfigFinding finding;
+            finding.section = u"api"_s;
+            finding.key = tls.error().details.value(u"key"_s).toString();
+            finding.value = finding.key == u"tls_key" ? config.api.tlsKey
+                                                       : config.api.tlsCert;
+            finding.code = u"invalid_value"_s;
+            finding.message = tls.error().message;
+            findings.append(finding);
+        }
+    }
+    // Rules between the simulator's fault keys (e.g. a stall shorter than its period).
+    if (const Status faults = market::FaultSettings::fromConfig(config.market).validate();
+        !faults) {
+        ConfigFinding finding;
+        finding.section = u"market"_s;
+        finding.key = faults.error().details.value(u"key"_s).toString();
+        finding.code = u"invalid_value"_s;
+        finding.message = u"[market] "_s + faults.error().message;
+        findings.append(finding);
+    }
+    return findings;
+}
+
 market::MarketServer::Settings marketSettings(const RuntimeConfig &config,
                                               std::optional<quint16> port)
 {
@@ -153,45 +200,7 @@ Application::LoadedConfig Application::loadConfig(const CommandLineOptions &opti
     }
     loaded.config = result->config;
     loaded.findings = result->findings;
-    // Agent types and their own keys are the registry's to judge (RuntimeConfig only collects
-    // them), so an unknown type or a bad spread_bps is a finding naming the agent and the key.
-    for (const AgentConfig &agent : loaded.config.agents) {
-        if (agent.type.trimmed().isEmpty())
-            continue; // already a finding
-        const Status valid = agents::AgentRegistry::validate(agent, agent.options);
-        if (valid)
-            continue;
-        ConfigFinding finding;
-        finding.section = u"agent."_s + agent.id;
-        finding.key = valid.error().details.value(u"key"_s).toString();
-        finding.value = finding.key == u"type" ? agent.type : agent.options.value(finding.key);
-        finding.code = u"invalid_value"_s;
-        finding.message = valid.error().message;
-        loaded.findings.append(finding);
-    }
-    // The TLS files must be a usable pair ([api] tls_cert / tls_key).
-    if (loaded.config.api.tlsEnabled()) {
-        if (const Result<QSslConfiguration> tls = loadApiTls(loaded.config, loaded.path); !tls) {
-            ConfigFinding finding;
-            finding.section = u"api"_s;
-            finding.key = tls.error().details.value(u"key"_s).toString();
-            finding.value = finding.key == u"tls_key" ? loaded.config.api.tlsKey
-                                                       : loaded.config.api.tlsCert;
-            finding.code = u"invalid_value"_s;
-            finding.message = tls.error().message;
-            loaded.findings.append(finding);
-        }
-    }
-    // Rules between the simulator's fault keys (e.g. a stall shorter than its period).
-    if (const Status faults = market::FaultSettings::fromConfig(loaded.config.market).validate();
-        !faults) {
-        ConfigFinding finding;
-        finding.section = u"market"_s;
-        finding.key = faults.error().details.value(u"key"_s).toString();
-        finding.code = u"invalid_value"_s;
-        finding.message = u"[market] "_s + faults.error().message;
-        loaded.findings.append(finding);
-    }
+    loaded.findings.append(crossCheck(loaded.config, loaded.path));
     return loaded;
 }
 
@@ -324,8 +333,10 @@ int Application::run()
     api.agents.start = [runtime](const QString &id) { return runtime->startAgent(id); };
     api.agents.stop = [runtime](const QString &id) { return runtime->stopAgent(id); };
     m_parts->config = std::make_unique<SharedConfig>(loaded.config);
-    wireApiControls(api, *runtime, *m_parts->config, m_parts->dataDir->exportsPath(),
-                    [this](const RuntimeConfig &next) { applyLiveConfig(next); });
+    wireApiControls(
+        api, *runtime, *m_parts->config, m_parts->dataDir->exportsPath(),
+        [path = loaded.path](const RuntimeConfig &next) { return crossCheck(next, path); },
+        [this](const RuntimeConfig &next) { applyLiveConfig(next); });
     m_parts->api = std::make_unique<api::ApiService>(api, m_parts->runtime->monitor());
     Result<quint16> port = m_parts->api->start();
     if (!port) {

@@ -424,6 +424,23 @@ private Q_SLOTS:
             QVERIFY2(events.contains("\"agent_started\""), events.constData());
             for (const char *route : {"/cache/stats", "/tasks", "/config", "/metrics"})
                 QCOMPARE(curl(app.auth() + QStringList{base + QString::fromLatin1(route)}).first, 200);
+            // PUT /config gets the file's checks beyond RuntimeConfig's: a stall longer than its
+            // period is refused whole (it used to be answered "applied" and then not applied).
+            const auto putConfig = [&](const QString &json) {
+                return curl(app.auth() + QStringList{QStringLiteral("-X"), QStringLiteral("PUT"),
+                                                     QStringLiteral("-H"),
+                                                     QStringLiteral("Content-Type: application/json"),
+                                                     QStringLiteral("--data"), json,
+                                                     base + QStringLiteral("/config")});
+            };
+            auto [badStatus, badBody] = putConfig(
+                QStringLiteral("{\"market\": {\"stall\": \"5\", \"stall_every\": \"1\"}}"));
+            QCOMPARE(badStatus, 400);
+            QVERIFY2(badBody.contains("invalid_config") && badBody.contains("stall"), badBody.constData());
+            auto [goodStatus, goodBody] = putConfig(
+                QStringLiteral("{\"market\": {\"stall\": \"0.5\", \"stall_every\": \"10\"}}"));
+            QCOMPARE(goodStatus, 200);
+            QVERIFY2(goodBody.contains("market/stall"), goodBody.constData());
             QCOMPARE(app.terminate(), 0);
         }
         const qint64 restartMs = QDateTime::currentMSecsSinceEpoch();
