@@ -7,5 +7,6 @@ target_sources(opsdeck_core PRIVATE
     exec/execstats.h exec/execstats.cpp
     exec/agent.h exec/agent.cpp
     exec/adaptivescheduler.h exec/adaptivescheduler.cpp
+    exec/threadslice.h exec/threadslice.cpp
     exec/executionengine.h exec/executionengine.cpp
 )

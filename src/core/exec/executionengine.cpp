@@ -1,6 +1,7 @@
 #include "core/exec/executionengine.h"
 
 #include "core/exec/blockpool.h"
+#include "core/exec/threadslice.h"
 
 #include "core/support/logging.h"
 
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <semaphore>
 #include <limits>
 #include <thread>
 
@@ -78,9 +80,18 @@ struct ExecutionEngine::Task : TimerNode
     std::unique_ptr<TaskPromise> promise; // moved as a pointer: a QPromise is never moved
     std::shared_ptr<AgentEntry> agent;    // for cycles
     std::function<void()> plainWork;      // post(): run instead of `work`
+    Lane *lane = nullptr;                 // set by dispatch when a CRITICAL lane takes the task
     TaskPtr self;                         // set while live (see m_liveHead)
     Task *livePrev = nullptr;
     Task *liveNext = nullptr;
+};
+
+struct ExecutionEngine::Lane
+{
+    std::binary_semaphore wake{0};
+    TaskPtr pending; // under m_mutex
+    bool retire = false; // under m_mutex
+    int number = 0;
 };
 
 struct ExecutionEngine::AgentEntry : TimerNode
@@ -153,6 +164,7 @@ Status ExecutionEngine::start()
     });
     m_timerThread->start();
     m_running = true;
+    adjustLanesLocked();
     m_armedFor = kNever;
     if (!m_heap.empty()) {
         m_armedFor = m_heap.front()->when;
@@ -200,6 +212,7 @@ StopReport ExecutionEngine::stop(std::chrono::milliseconds wait)
             releaseAgentLocked(entry->id);
         }
         m_agents.clear();
+        adjustLanesLocked(); // not running: every lane retires
         thread = std::move(m_timerThread);
         timer = m_timer;
         m_timer = nullptr;
@@ -235,9 +248,13 @@ void ExecutionEngine::applyConfig(const ExecConfig &config)
         m_reserved = std::clamp(config.reservedCriticalSlots, 0, m_cap - 1);
         m_multiplier = config.taskTimeoutMultiplier > 0 ? config.taskTimeoutMultiplier : 1.0;
         m_aging = config.agingInterval > 0 ? fromSeconds(config.agingInterval) : Duration::zero();
-        m_pool.setMaxThreadCount(m_cap);
-        if (m_running)
+        // Up to cap tasks run at once; the lanes are threads beyond that which wait for CRITICAL
+        // work (a lane's task counts against the cap like any other).
+        m_pool.setMaxThreadCount(m_cap + m_reserved);
+        if (m_running) {
+            adjustLanesLocked();
             dispatchLocked(m_clock.monotonic(), starts);
+        }
     }
     launch(starts);
 }
@@ -487,6 +504,8 @@ void ExecutionEngine::startLocked(const TaskPtr &task, MonoTime now)
     --m_queued[size_t(toInt(task->priority))];
     task->state = TaskState::Running;
     task->startedAt = now;
+    if (task->priority != TaskPriority::Critical)
+        ++m_nonCriticalRunning;
     m_queueWait[size_t(toInt(task->priority))]->recordDuration(now - task->readyAt);
     if (task->agent) {
         ++task->agent->started;
@@ -498,10 +517,24 @@ void ExecutionEngine::startLocked(const TaskPtr &task, MonoTime now)
 
 void ExecutionEngine::dispatchLocked(MonoTime now, std::vector<TaskPtr> &starts)
 {
+    // CRITICAL work goes to a free lane at once, even when a spinning worker could take it: a
+    // spinner yields its CPU, and on a busy core it may not run again before the next tick.
+    while (m_running && m_busy < m_cap && !m_idleLanes.empty()
+           && !m_ready[size_t(toInt(TaskPriority::Critical))].empty()) {
+        TaskPtr task = pickLocked(now, true);
+        if (!task)
+            break;
+        startLocked(task, now);
+        ++m_busy;
+        Lane *lane = m_idleLanes.back();
+        m_idleLanes.pop_back();
+        lane->pending = task;
+        task->lane = lane;
+        starts.push_back(std::move(task));
+    }
     // A spinning worker takes the next ready task itself (it is already counted busy).
     while (m_running && m_busy < m_cap && m_readyCount > m_spinners) {
-        const bool criticalOnly = m_busy >= m_cap - m_reserved;
-        TaskPtr task = pickLocked(now, criticalOnly);
+        TaskPtr task = pickLocked(now, criticalOnlyLocked());
         if (!task)
             break;
         startLocked(task, now);
@@ -510,11 +543,77 @@ void ExecutionEngine::dispatchLocked(MonoTime now, std::vector<TaskPtr> &starts)
     }
 }
 
+void ExecutionEngine::adjustLanesLocked()
+{
+    const int want = m_running ? m_reserved : 0;
+    int live = 0;
+    for (const auto &lane : m_lanes)
+        live += lane->retire ? 0 : 1;
+    for (; live < want; ++live) {
+        auto lane = std::make_unique<Lane>();
+        lane->number = ++m_laneSeq;
+        Lane *raw = lane.get();
+        m_lanes.push_back(std::move(lane));
+        m_idleLanes.push_back(raw);
+        m_pool.start([this, raw] { laneLoop(raw); });
+    }
+    // Retire idle lanes first; a busy one retires when its task returns.
+    for (auto it = m_idleLanes.begin(); live > want && it != m_idleLanes.end();) {
+        (*it)->retire = true;
+        (*it)->wake.release();
+        it = m_idleLanes.erase(it);
+        --live;
+    }
+    for (auto it = m_lanes.rbegin(); live > want && it != m_lanes.rend(); ++it) {
+        if (!(*it)->retire) {
+            (*it)->retire = true;
+            --live;
+        }
+    }
+}
+
+void ExecutionEngine::laneLoop(Lane *lane)
+{
+    nameWorkerThread(QStringLiteral("critical"));
+    for (;;) {
+        lane->wake.acquire();
+        TaskPtr task;
+        {
+            std::lock_guard lock(m_mutex);
+            task = std::move(lane->pending);
+            if (!task) {
+                if (!lane->retire)
+                    continue; // a stale wake-up
+                auto it = std::find_if(m_lanes.begin(), m_lanes.end(),
+                                       [lane](const auto &l) { return l.get() == lane; });
+                if (it != m_lanes.end())
+                    m_lanes.erase(it); // deletes *lane: nothing else refers to it now
+                return;
+            }
+        }
+        runLoop(std::move(task), lane);
+        std::lock_guard lock(m_mutex);
+        if (lane->retire) {
+            auto it = std::find_if(m_lanes.begin(), m_lanes.end(),
+                                   [lane](const auto &l) { return l.get() == lane; });
+            if (it != m_lanes.end())
+                m_lanes.erase(it);
+            return;
+        }
+    }
+}
+
 void ExecutionEngine::launch(std::vector<TaskPtr> &starts)
 {
-    m_poolStarts.fetch_add(starts.size(), std::memory_order_relaxed);
-    for (TaskPtr &task : starts)
+    for (TaskPtr &task : starts) {
+        if (Lane *lane = std::exchange(task->lane, nullptr)) {
+            task.reset();
+            lane->wake.release(); // the lane holds the task (Lane::pending) already
+            continue;
+        }
+        m_poolStarts.fetch_add(1, std::memory_order_relaxed);
         m_pool.start([this, t = std::move(task)]() mutable { runLoop(std::move(t)); });
+    }
     starts.clear();
 }
 
@@ -537,13 +636,16 @@ void ExecutionEngine::complete(std::vector<Completion> &done)
     done.clear();
 }
 
-void ExecutionEngine::nameWorkerThread()
+void ExecutionEngine::nameWorkerThread(const QString &role)
 {
     thread_local const ExecutionEngine *namedFor = nullptr;
-    if (namedFor == this)
+    thread_local QString namedAs;
+    if (namedFor == this && namedAs == role)
         return;
     namedFor = this;
+    namedAs = role;
     const QString name = m_options.threadNamePrefix + QLatin1Char('-')
+                         + (role.isEmpty() ? QString() : role + QLatin1Char('-'))
                          + QString::number(m_threadSeq.fetch_add(1) + 1);
     QThread::currentThread()->setObjectName(name);
 #ifdef Q_OS_LINUX
@@ -576,10 +678,13 @@ Result<QJsonValue> ExecutionEngine::execute(const Task &task)
     }
 }
 
-void ExecutionEngine::runLoop(TaskPtr task)
+void ExecutionEngine::runLoop(TaskPtr task, Lane *lane)
 {
-    nameWorkerThread();
+    if (!lane)
+        nameWorkerThread(QString());
     while (task) {
+        setThreadSliceClass(task->priority >= TaskPriority::Low ? SliceClass::Background
+                                                                : SliceClass::Default);
         Result<QJsonValue> result = execute(*task);
         std::unique_ptr<TaskPromise> promise;
         std::function<void(const Result<QJsonValue> &)> onFinished;
@@ -593,12 +698,16 @@ void ExecutionEngine::runLoop(TaskPtr task)
             onFinished = std::move(task->onFinished);
             finished = std::move(task); // destroyed after the lock is released
             if (m_running && m_busy <= m_cap && m_readyCount > 0) {
-                const bool criticalOnly = m_busy - 1 >= m_cap - m_reserved;
-                task = pickLocked(now, criticalOnly);
+                task = pickLocked(now, lane || criticalOnlyLocked());
                 if (task)
                     startLocked(task, now);
             }
-            if (!task) {
+            if (!task && lane) {
+                if (--m_busy == 0)
+                    m_idle.notify_all();
+                if (!lane->retire)
+                    m_idleLanes.push_back(lane);
+            } else if (!task) {
                 if (m_running && m_busy <= m_cap) {
                     ++m_spinners; // keep the slot a moment: a burst's next task needs no wake-up
                     spin = true;
@@ -616,7 +725,8 @@ void ExecutionEngine::runLoop(TaskPtr task)
         if (!spin)
             continue;
         // Real time, not the injected clock: this only bounds how long a free worker waits.
-        // Yielding, so that on a small machine the submitting thread keeps its core. A spinner
+        // Yielding, so that on a small machine the submitting thread keeps its core (CRITICAL
+        // work does not wait for a spinner when a lane is free: see dispatchLocked()). A spinner
         // that loses the race for a new task keeps spinning until its time is up.
         const auto until = std::chrono::steady_clock::now() + kSpinBeforeRelease;
         for (int i = 0;; ++i) {
@@ -631,7 +741,7 @@ void ExecutionEngine::runLoop(TaskPtr task)
                 }
                 if (m_running && m_busy <= m_cap && m_readyCount > 0) {
                     now = m_clock.monotonic();
-                    task = pickLocked(now, m_busy - 1 >= m_cap - m_reserved);
+                    task = pickLocked(now, criticalOnlyLocked());
                     if (task)
                         startLocked(task, now);
                 }
@@ -645,11 +755,16 @@ void ExecutionEngine::runLoop(TaskPtr task)
             std::this_thread::yield();
         }
     }
+    // An idle pool thread may be woken next for a CRITICAL task: it must wake with the default
+    // slice.
+    setThreadSliceClass(SliceClass::Default);
 }
 
 void ExecutionEngine::finishLocked(const TaskPtr &task, Result<QJsonValue> &result, MonoTime now)
 {
     heapRemoveLocked(task.get());
+    if (task->priority != TaskPriority::Critical)
+        --m_nonCriticalRunning;
     const Duration ran = now - task->startedAt;
     m_runTime[size_t(toInt(task->priority))]->recordDuration(ran);
     ++m_runCount;

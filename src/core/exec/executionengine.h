@@ -176,6 +176,7 @@ private:
     struct TimerNode;
     struct Task;
     struct AgentEntry;
+    struct Lane; // a pool thread kept for CRITICAL work (reserved_critical_slots of them)
     using TaskPtr = std::shared_ptr<Task>;
     using TaskPromise = QPromise<Result<QJsonValue>>;
     struct Completion; // promise + result/callback to finish outside the lock
@@ -194,6 +195,7 @@ private:
                          Clock::MonoTime now,
                          std::vector<Completion> &done);
     TaskPtr pickLocked(Clock::MonoTime now, bool criticalOnly);
+    bool criticalOnlyLocked() const { return m_nonCriticalRunning >= m_cap - m_reserved; }
     void startLocked(const TaskPtr &task, Clock::MonoTime now);
     void dispatchLocked(Clock::MonoTime now, std::vector<TaskPtr> &starts);
     void dropQueuedLocked(const TaskPtr &task,
@@ -216,11 +218,13 @@ private:
     enum class StatsKind { Cumulative, Delta, Interval };
     ExecStats statsImpl(StatsKind kind) const;
 
-    void runLoop(TaskPtr task);
+    void runLoop(TaskPtr task, Lane *lane = nullptr);
+    void laneLoop(Lane *lane);
+    void adjustLanesLocked(); // as many lanes as reserved slots while running
     Result<QJsonValue> execute(const Task &task);
     void launch(std::vector<TaskPtr> &starts);
     static void complete(std::vector<Completion> &done);
-    void nameWorkerThread();
+    void nameWorkerThread(const QString &role);
 
     // The deadline heap (indexed binary min-heap on TimerNode::when).
     void heapPushLocked(TimerNode *node);
@@ -252,7 +256,14 @@ private:
     int m_spinners = 0; // workers briefly waiting for new work before they give their slot back
     TaskId m_nextId = 1;
     int m_busy = 0;
+    int m_nonCriticalRunning = 0; // running tasks not submitted as CRITICAL: at most cap - reserved
     int m_overrunning = 0;
+    // The CRITICAL lanes: pool threads that wait on their own semaphore, so a CRITICAL task's
+    // start is one futex wake by a thread holding no lock (QThreadPool wakes its threads under
+    // its mutex, and on a busy CPU the woken thread then waits for the waker).
+    std::vector<std::unique_ptr<Lane>> m_lanes;
+    std::vector<Lane *> m_idleLanes;
+    int m_laneSeq = 0;
     QHash<QString, int> m_agentRefs; // live tasks + schedules per agent id
     QSet<QString> m_agentsSeen;
     QHash<QString, std::shared_ptr<AgentEntry>> m_agents;

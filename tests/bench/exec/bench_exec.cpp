@@ -192,46 +192,64 @@ constexpr int kBusyWorkers = 2;
 constexpr int kQueuedLow = 200;
 constexpr auto kLowWork = 20ms;
 
+// Each LOW task queues its successor as it ends, so 200 stay queued for the whole measurement.
+void submitLow(ExecutionEngine &engine, const std::atomic<bool> &stop)
+{
+    auto h = engine.scheduleTask(
+        QStringLiteral("cycles"), QStringLiteral("cpu"),
+        [&engine, &stop](const TaskContext &ctx) -> Result<QJsonValue> {
+            spinFor(kLowWork, &ctx.token);
+            if (!stop)
+                submitLow(engine, stop);
+            return QJsonValue();
+        },
+        TaskPriority::Low);
+    Q_UNUSED(h);
+}
+
+// The gaps between CRITICAL submissions: 7..17 ms, not a multiple of the LOW task length.
+std::chrono::milliseconds sampleGap(int i)
+{
+    return std::chrono::milliseconds(7 + (i * 5) % 11);
+}
+
+void printSlowest(int cap, const LatencyHistogram &latency)
+{
+    if (!qEnvironmentVariableIsSet("BENCH_EXEC_DEBUG"))
+        return;
+    QStringList top;
+    for (const auto &b : latency.snapshot().nonEmptyBuckets())
+        top.append(QStringLiteral("%1us x%2").arg(b.lowest / 1000).arg(b.count));
+    print(QStringLiteral("   (cap %1, slowest: %2)")
+              .arg(cap)
+              .arg(top.mid(std::max(0, int(top.size()) - 6)).join(QStringLiteral(", "))));
+}
+
 HistogramSnapshot criticalOnEngine(int cap, int reserved, int samples)
 {
     ExecutionEngine engine(engineConfig(cap, reserved));
     engine.start();
-    for (int i = 0; i < kBusyWorkers + kQueuedLow; ++i) {
-        auto h = engine.scheduleTask(
-            QStringLiteral("cycles"), QStringLiteral("cpu"),
-            [](const TaskContext &ctx) -> Result<QJsonValue> {
-                spinFor(kLowWork, &ctx.token);
-                return QJsonValue();
-            },
-            TaskPriority::Low);
-        Q_UNUSED(h);
-    }
+    std::atomic<bool> stop{false};
+    for (int i = 0; i < kBusyWorkers + kQueuedLow; ++i)
+        submitLow(engine, stop);
     std::this_thread::sleep_for(5ms); // the two LOW tasks are running
     LatencyHistogram latency;
     for (int i = 0; i < samples; ++i) {
-        std::atomic<bool> started{false};
         const auto t0 = SteadyClock::now();
         auto h = engine.scheduleTask(
             QStringLiteral("risk"), QStringLiteral("stop_loss"),
             [&](const TaskContext &) -> Result<QJsonValue> {
                 latency.record(nsSince(t0));
-                started = true;
                 return QJsonValue();
             },
             TaskPriority::Critical);
         if (h)
             h->result.waitForFinished();
-        std::this_thread::sleep_for(std::chrono::milliseconds(7 + (i * 5) % 11));
+        std::this_thread::sleep_for(sampleGap(i));
     }
+    stop = true;
     engine.stop();
-    if (qEnvironmentVariableIsSet("BENCH_EXEC_DEBUG")) {
-        QStringList top;
-        for (const auto &b : latency.snapshot().nonEmptyBuckets())
-            top.append(QStringLiteral("%1us x%2").arg(b.lowest / 1000).arg(b.count));
-        print(QStringLiteral("   (cap %1: %2)")
-                  .arg(cap)
-                  .arg(top.mid(std::max(0, int(top.size()) - 6)).join(QStringLiteral(", "))));
-    }
+    printSlowest(cap, latency);
     return latency.snapshot();
 }
 
@@ -240,13 +258,14 @@ HistogramSnapshot criticalOnRawPool(int samples)
     QThreadPool pool;
     pool.setMaxThreadCount(kBusyWorkers);
     std::atomic<bool> stop{false};
+    std::function<void()> low = [&] {
+        if (stop)
+            return;
+        spinFor(kLowWork, nullptr);
+        pool.start(low, 0);
+    };
     for (int i = 0; i < kBusyWorkers + kQueuedLow; ++i)
-        pool.start(
-            [&stop] {
-                if (!stop)
-                    spinFor(kLowWork, nullptr);
-            },
-            0);
+        pool.start(low, 0);
     std::this_thread::sleep_for(5ms);
     LatencyHistogram latency;
     for (int i = 0; i < samples; ++i) {
@@ -260,7 +279,7 @@ HistogramSnapshot criticalOnRawPool(int samples)
             100);
         while (!started.load())
             std::this_thread::sleep_for(100us);
-        std::this_thread::sleep_for(std::chrono::milliseconds(7 + (i * 5) % 11));
+        std::this_thread::sleep_for(sampleGap(i));
     }
     stop = true;
     pool.clear();
@@ -270,7 +289,8 @@ HistogramSnapshot criticalOnRawPool(int samples)
 
 QJsonObject benchCritical(bool quick, QList<Goal> &goals)
 {
-    const int samples = quick ? 30 : 80;
+    // 400 samples, so that p99 is not simply the maximum (with 80 it is).
+    const int samples = quick ? 60 : 400;
     print(
         QStringLiteral("2. CRITICAL start latency: %1 workers busy with %2 ms CPU-bound LOW tasks, "
                        "%3 more queued; %4 samples")

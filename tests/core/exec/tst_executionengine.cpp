@@ -3,6 +3,7 @@
 // ManualClock: a test advances it and calls processDueWork(). Bodies block on their token (Gate),
 // never sleep. Only stopReportsOverrun waits in real time (stop's 1 s bound): the test is TIMING.
 #include "core/exec/executionengine.h"
+#include "core/exec/threadslice.h"
 #include "gate.h"
 
 #include "support/testutil.h"
@@ -275,6 +276,134 @@ private slots:
         QCOMPARE(cycles.started(), 2); // the freed reserved slot is not given to NORMAL work
         cycles.open();
         QVERIFY(engine.waitForIdle(std::chrono::milliseconds(scaledMs(kWaitMs))));
+    }
+
+    // The reservation limits NORMAL work to cap - reserved; CRITICAL tasks running do not shrink
+    // that further. (They did: with one CRITICAL task running, cap 3 and 1 reserved ran a single
+    // NORMAL task, both at submission and when a worker looked for its next task.)
+    void criticalWorkDoesNotShrinkNormalCapacity()
+    {
+        ManualClock clock;
+        ExecutionEngine engine(execConfig(3, 1), clock);
+        QVERIFY(engine.start());
+        Gate stopLoss;
+        auto critical = engine.scheduleTask(QStringLiteral("a"), QStringLiteral("stop_loss"),
+                                            gated(stopLoss), TaskPriority::Critical);
+        QVERIFY(critical);
+        QTRY_VERIFY_WITH_TIMEOUT(stopLoss.started() == 1, scaledMs(kWaitMs));
+        Gate cycles;
+        for (int i = 0; i < 4; ++i)
+            QVERIFY(engine.scheduleTask(QStringLiteral("a"), QStringLiteral("cycle"), gated(cycles),
+                                        TaskPriority::Normal));
+        QTRY_VERIFY_WITH_TIMEOUT(cycles.started() == 2, scaledMs(kWaitMs));
+        QCOMPARE(engine.stats().runningTasks, 3);
+        QCOMPARE(engine.stats().queuedTasks, 2);
+        cycles.release(); // its worker takes the next NORMAL task: still 2 NORMAL + 1 CRITICAL
+        QTRY_VERIFY_WITH_TIMEOUT(cycles.started() == 3, scaledMs(kWaitMs));
+        QTRY_COMPARE_WITH_TIMEOUT(engine.stats().runningTasks, 3, scaledMs(kWaitMs));
+        QCOMPARE(engine.stats().queuedTasks, 1);
+        stopLoss.open();
+        cycles.open();
+        QVERIFY(waitFinished(critical->result));
+        QVERIFY(engine.waitForIdle(std::chrono::milliseconds(scaledMs(kWaitMs))));
+        QCOMPARE(cycles.maxInside(), 2);
+    }
+
+    // CRITICAL tasks start on the lanes (one pool thread per reserved slot, woken by a thread
+    // holding no lock); the lanes follow reserved_critical_slots live and leave on stop.
+    void criticalTasksRunOnLanes()
+    {
+        ManualClock clock;
+        ExecutionEngine engine(execConfig(3, 1), clock);
+        QVERIFY(engine.start());
+        auto threadOf = [&engine](TaskPriority priority) -> QString {
+            auto h = engine.scheduleTask(
+                QStringLiteral("a"), QStringLiteral("probe"),
+                [](const TaskContext &) -> Result<QJsonValue> {
+                    return QJsonValue(QThread::currentThread()->objectName());
+                },
+                priority);
+            if (!h || !waitFinished(h->result) || !h->result.result())
+                return QStringLiteral("(failed)");
+            return h->result.result()->toString();
+        };
+        QVERIFY2(threadOf(TaskPriority::Critical).startsWith(QStringLiteral("exec-critical-")),
+                 qPrintable(threadOf(TaskPriority::Critical)));
+        QVERIFY(!threadOf(TaskPriority::Normal).contains(QStringLiteral("critical")));
+        ExecConfig none = engine.config();
+        none.reservedCriticalSlots = 0;
+        engine.applyConfig(none);
+        QVERIFY(!threadOf(TaskPriority::Critical).contains(QStringLiteral("critical")));
+        ExecConfig two = engine.config();
+        two.reservedCriticalSlots = 2;
+        engine.applyConfig(two);
+        // Two CRITICAL tasks at once, each on a lane of its own.
+        Gate gate;
+        QStringList names;
+        QMutex namesMutex;
+        QList<QFuture<Result<QJsonValue>>> futures;
+        for (int i = 0; i < 2; ++i) {
+            auto h = engine.scheduleTask(
+                QStringLiteral("a"), QStringLiteral("probe"),
+                [&](const TaskContext &ctx) -> Result<QJsonValue> {
+                    {
+                        QMutexLocker lock(&namesMutex);
+                        names.append(QThread::currentThread()->objectName());
+                    }
+                    gate.pass(ctx.token);
+                    return QJsonValue();
+                },
+                TaskPriority::Critical);
+            QVERIFY(h);
+            futures.append(h->result);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(gate.started() == 2, scaledMs(kWaitMs));
+        gate.open();
+        for (const auto &f : futures)
+            QVERIFY(waitFinished(f));
+        QCOMPARE(names.size(), 2);
+        QVERIFY2(names[0] != names[1], qPrintable(names.join(u',')));
+        for (const QString &name : std::as_const(names))
+            QVERIFY2(name.startsWith(QStringLiteral("exec-critical-")), qPrintable(name));
+        engine.stop(); // the lanes leave: the destructor's waitForDone() returns
+    }
+
+    // LOW and IDLE work runs with the long background slice, everything else (and an idle
+    // worker) with the kernel's default, where the kernel has per-thread slices (Linux 6.12+).
+    void backgroundWorkGetsTheLongSlice()
+    {
+        bool supported = false;
+        std::thread probe([&supported] {
+            supported = setThreadSliceClass(SliceClass::Background)
+                        && currentThreadSliceNs()
+                               == std::chrono::nanoseconds(kBackgroundSlice).count();
+            setThreadSliceClass(SliceClass::Default);
+        });
+        probe.join();
+        if (!supported)
+            QSKIP("This kernel has no per-thread slices (sched_setattr runtime for SCHED_OTHER).");
+        ManualClock clock;
+        ExecutionEngine engine(execConfig(1, 0), clock);
+        QVERIFY(engine.start());
+        auto sliceOf = [&engine](TaskPriority priority) -> qint64 {
+            auto h = engine.scheduleTask(
+                {}, QStringLiteral("probe"),
+                [](const TaskContext &) -> Result<QJsonValue> {
+                    return QJsonValue(double(currentThreadSliceNs()));
+                },
+                priority);
+            if (!h || !waitFinished(h->result) || !h->result.result())
+                return -1;
+            return qint64(h->result.result()->toDouble());
+        };
+        const qint64 background = std::chrono::nanoseconds(kBackgroundSlice).count();
+        QCOMPARE(sliceOf(TaskPriority::Low), background);
+        QCOMPARE(sliceOf(TaskPriority::Idle), background);
+        const qint64 normal = sliceOf(TaskPriority::Normal);
+        QVERIFY(normal > 0);
+        QVERIFY(normal != background);
+        QCOMPARE(sliceOf(TaskPriority::Low), background);
+        QCOMPARE(sliceOf(TaskPriority::Critical), normal);
     }
 
     // An IDLE task under a continuous HIGH load starts within about 4 × aging_interval.
