@@ -77,10 +77,10 @@ QString helpText(const QCommandLineParser &parser)
         "  --duration excludes the linear ramp-up (workers or rate from 0), reported separately.\n"
         "\nComponents: cache (get 60 %, set 30 %, delete 5 %, invalidate 5 % on a tiered cache in "
         "a\n"
-        "  temporary directory), http (GET 70 %, POST /api/v3/order/test 30 % through the HTTP "
-        "pool,\n"
-        "  against the embedded market simulator or --target-url), execution (tasks NORMAL 60 %,\n"
-        "  HIGH 30 %, LOW 10 % on the execution engine).\n"
+        "  temporary directory), http (GET 70 %, POST /api/v3/order/test 30 %, against the\n"
+        "  embedded market simulator or --target-url, one keep-alive connection per worker; with\n"
+        "  --http-client pool through OpsDeck's HTTP pool instead, which adds its own cost),\n"
+        "  execution (tasks NORMAL 60 %, HIGH 30 %, LOW 10 % on the execution engine).\n"
         "\nOutput: a summary table on stdout; progress with ETA on stderr (only on a terminal, "
         "not\n"
         "  with --quiet); the result file (default load_test_results_YYYYMMDD_HHMMSS.json in the\n"
@@ -134,6 +134,12 @@ Result<Options> parseOptions(QCommandLineParser &parser, const QStringList &argu
         QStringLiteral("HTTP component target base URL, a host you name (default: the embedded "
                        "market simulator, started in-process)."),
         QStringLiteral("URL"));
+    const QCommandLineOption httpClient(
+        QStringLiteral("http-client"),
+        QStringLiteral("HTTP component client: direct (lean keep-alive connections: measures the "
+                       "server) or pool (OpsDeck's HTTP pool on QNAM, as agents use it) (default: "
+                       "direct)."),
+        QStringLiteral("CLIENT"), QStringLiteral("direct"));
     const QCommandLineOption seed(
         QStringLiteral("seed"),
         QStringLiteral("Seed of the operation mix and keys; the same seed repeats the same "
@@ -169,7 +175,7 @@ Result<Options> parseOptions(QCommandLineParser &parser, const QStringList &argu
         QStringLiteral("Check the coordinated-omission correction against the embedded simulator "
                        "with a 1 s stall every 5 s, print the figures, exit 0 or 1 (about 10 s)."));
     parser.addOptions({help, version, concurrency, duration, rampUp, output, logLevel, rate,
-                       targetUrl, seed, maxP99, maxErrorRate, baseline, tolerance, format, quiet,
+                       targetUrl, httpClient, seed, maxP99, maxErrorRate, baseline, tolerance, format, quiet,
                        selfCheck});
     cli::addSelectorOptions(
         parser,
@@ -224,6 +230,18 @@ Result<Options> parseOptions(QCommandLineParser &parser, const QStringList &argu
             return fail(
                 QStringLiteral("usage"),
                 QStringLiteral("--target-url needs the http component, which is not selected."));
+    }
+    if (parser.isSet(httpClient)) {
+        const QString client = parser.value(httpClient);
+        if (client != u"direct" && client != u"pool")
+            return fail(QStringLiteral("usage"),
+                        QStringLiteral("--http-client must be direct or pool (got \"%1\").")
+                            .arg(client));
+        if (!o.config.runs(perf::LoadComponentKind::Http))
+            return fail(
+                QStringLiteral("usage"),
+                QStringLiteral("--http-client needs the http component, which is not selected."));
+        o.config.httpThroughPool = client == u"pool";
     }
     if (parser.isSet(seed)) {
         const auto s = cli::parseSeed(QStringLiteral("--seed"), parser.value(seed));

@@ -7,6 +7,7 @@ add_library(opsdeck_perf_load STATIC
     ${_lt}/loadtestconfig.h ${_lt}/loadtestconfig.cpp
     ${_lt}/loadtestschedule.h ${_lt}/loadtestschedule.cpp
     ${_lt}/loadtestcomponent.h ${_lt}/loadtestcomponent.cpp
+    ${_lt}/loadhttpclient.h ${_lt}/loadhttpclient.cpp
     ${_lt}/loadtestcomponents.h ${_lt}/loadtestcomponents.cpp
     ${_lt}/loadtestrecorder.h ${_lt}/loadtestrecorder.cpp
     ${_lt}/loadtestrunner.h ${_lt}/loadtestrunner.cpp

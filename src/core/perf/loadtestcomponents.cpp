@@ -119,10 +119,51 @@ QJsonObject CacheLoadComponent::extraResults() const
 
 // ---- http -------------------------------------------------------------------------------------
 
-HttpLoadComponent::HttpLoadComponent(QUrl targetUrl, int poolSize, int timeoutMs)
+namespace {
+const char *const kSymbols[] = {"BTCUSDT", "ETHUSDT", "SOLUSDT"};
+
+// The four GET variants: path and query for a symbol.
+QUrlQuery getQuery(int variant, const QString &symbol, QString &path)
+{
+    QUrlQuery query;
+    switch (variant) {
+    case 0:
+        path = QStringLiteral("/api/v3/ticker/price");
+        query.addQueryItem(QStringLiteral("symbol"), symbol);
+        break;
+    case 1:
+        path = QStringLiteral("/api/v3/depth");
+        query.addQueryItem(QStringLiteral("symbol"), symbol);
+        query.addQueryItem(QStringLiteral("limit"), QStringLiteral("5"));
+        break;
+    case 2:
+        path = QStringLiteral("/api/v3/time");
+        break;
+    default:
+        path = QStringLiteral("/api/v3/klines");
+        query.addQueryItem(QStringLiteral("symbol"), symbol);
+        // One candle: longer klines windows cost the simulator ~10 ms each in a Debug build
+        // and would make it, not the client, the bottleneck.
+        query.addQueryItem(QStringLiteral("interval"), QStringLiteral("1m"));
+        query.addQueryItem(QStringLiteral("limit"), QStringLiteral("1"));
+        break;
+    }
+    return query;
+}
+
+// Validation only: the exchange's test endpoint never places an order.
+QByteArray orderBody(const QString &symbol)
+{
+    return QByteArrayLiteral("symbol=") + symbol.toLatin1()
+           + QByteArrayLiteral("&side=BUY&type=MARKET&quoteOrderQty=100");
+}
+} // namespace
+
+HttpLoadComponent::HttpLoadComponent(QUrl targetUrl, int connections, int timeoutMs, bool throughPool)
     : m_target(std::move(targetUrl))
-    , m_poolSize(std::max(1, poolSize))
+    , m_poolSize(std::max(1, connections))
     , m_timeoutMs(timeoutMs)
+    , m_throughPool(throughPool)
 {}
 
 HttpLoadComponent::~HttpLoadComponent()
@@ -154,6 +195,30 @@ Status HttpLoadComponent::prepare()
     m_apiName = QStringLiteral("loadtest:%1:%2")
                     .arg(m_base.host())
                     .arg(m_base.port(m_base.scheme() == u"https" ? 443 : 80));
+    if (!m_throughPool) {
+        QString prefix = m_base.path(QUrl::FullyEncoded);
+        if (prefix.endsWith(u'/'))
+            prefix.chop(1);
+        for (int v = 0; v < 4; ++v) {
+            for (int k = 0; k < 3; ++k) {
+                QString path;
+                const QUrlQuery query = getQuery(v, QString::fromLatin1(kSymbols[k]), path);
+                QByteArray target = (prefix + path).toUtf8();
+                if (!query.isEmpty())
+                    target += '?' + query.toString(QUrl::FullyEncoded).toUtf8();
+                m_getTargets[v][k] = target;
+            }
+        }
+        m_postTarget = (prefix + QStringLiteral("/api/v3/order/test")).toUtf8();
+        for (int k = 0; k < 3; ++k)
+            m_postBodies[k] = orderBody(QString::fromLatin1(kSymbols[k]));
+        LoadHttpClient::Settings settings;
+        settings.base = m_base;
+        settings.connections = m_poolSize;
+        settings.timeoutMs = m_timeoutMs;
+        m_client = std::make_unique<LoadHttpClient>(settings);
+        return ok();
+    }
     http::HttpPoolSettings settings;
     settings.poolSize = m_poolSize;
     settings.timeout = std::chrono::milliseconds(m_timeoutMs);
@@ -166,9 +231,38 @@ Status HttpLoadComponent::prepare()
 
 void HttpLoadComponent::start(const OpTicket &ticket, Completion done)
 {
-    static const char *const kSymbols[] = {"BTCUSDT", "ETHUSDT", "SOLUSDT"};
-    const QString symbol = QString::fromLatin1(kSymbols[ticket.drawBelow(kKey, 3)]);
+    const int symbol = int(ticket.drawBelow(kKey, 3));
     const bool isGet = ticket.draw(kMix) < 0.70;
+    const int variant = isGet ? int(ticket.drawBelow(kVariant, 4)) : 0;
+    if (m_throughPool) {
+        startThroughPool(QString::fromLatin1(kSymbols[symbol]), variant, isGet, std::move(done));
+        return;
+    }
+    LoadHttpClient::Request request;
+    if (isGet) {
+        request.method = QByteArrayLiteral("GET");
+        request.target = m_getTargets[variant][symbol];
+    } else {
+        request.method = QByteArrayLiteral("POST");
+        request.target = m_postTarget;
+        request.body = m_postBodies[symbol];
+        request.contentType = QByteArrayLiteral("application/x-www-form-urlencoded");
+    }
+    const int operation = isGet ? 0 : 1;
+    m_client->submit(std::move(request),
+                     [done = std::move(done), operation](const LoadHttpClient::Response &r) {
+                         OpOutcome outcome;
+                         outcome.operation = operation;
+                         outcome.httpStatus = r.status;
+                         outcome.error = r.error;
+                         outcome.detail = r.detail;
+                         done(outcome);
+                     });
+}
+
+void HttpLoadComponent::startThroughPool(const QString &symbol, int variant, bool isGet,
+                                         Completion done)
+{
     auto url = [this](const QString &path) {
         QUrl u = m_base;
         QString base = u.path();
@@ -179,36 +273,13 @@ void HttpLoadComponent::start(const OpTicket &ticket, Completion done)
     };
     http::HttpRequest request;
     if (isGet) {
-        QUrlQuery query;
-        switch (ticket.drawBelow(kVariant, 4)) {
-        case 0:
-            request
-                = http::HttpRequest::get(url(QStringLiteral("/api/v3/ticker/price")), m_apiName);
-            query.addQueryItem(QStringLiteral("symbol"), symbol);
-            break;
-        case 1:
-            request = http::HttpRequest::get(url(QStringLiteral("/api/v3/depth")), m_apiName);
-            query.addQueryItem(QStringLiteral("symbol"), symbol);
-            query.addQueryItem(QStringLiteral("limit"), QStringLiteral("5"));
-            break;
-        case 2:
-            request = http::HttpRequest::get(url(QStringLiteral("/api/v3/time")), m_apiName);
-            break;
-        default:
-            request = http::HttpRequest::get(url(QStringLiteral("/api/v3/klines")), m_apiName);
-            query.addQueryItem(QStringLiteral("symbol"), symbol);
-            // One candle: longer klines windows cost the simulator ~10 ms each in a Debug build
-            // and would make it, not the pool, the bottleneck.
-            query.addQueryItem(QStringLiteral("interval"), QStringLiteral("1m"));
-            query.addQueryItem(QStringLiteral("limit"), QStringLiteral("1"));
-            break;
-        }
+        QString path;
+        const QUrlQuery query = getQuery(variant, symbol, path);
+        request = http::HttpRequest::get(url(path), m_apiName);
         request.query = query;
     } else {
-        // Validation only: the exchange's test endpoint never places an order.
-        const QByteArray body = QByteArrayLiteral("symbol=") + symbol.toLatin1()
-                                + QByteArrayLiteral("&side=BUY&type=MARKET&quoteOrderQty=100");
-        request = http::HttpRequest::post(url(QStringLiteral("/api/v3/order/test")), body,
+        request = http::HttpRequest::post(url(QStringLiteral("/api/v3/order/test")),
+                                          orderBody(symbol),
                                           QByteArrayLiteral("application/x-www-form-urlencoded"),
                                           m_apiName);
     }
@@ -250,6 +321,15 @@ void HttpLoadComponent::start(const OpTicket &ticket, Completion done)
 
 void HttpLoadComponent::finish()
 {
+    if (m_client) {
+        m_client->shutdown();
+        const LoadHttpClient::Stats stats = m_client->stats();
+        m_finalStats = {{QStringLiteral("requests"), double(stats.requests)},
+                        {QStringLiteral("connections_opened"), double(stats.connectionsOpened)},
+                        {QStringLiteral("bytes_received"), double(stats.bytesReceived)},
+                        {QStringLiteral("threads"), m_client->threadCount()}};
+        m_client.reset();
+    }
     if (m_pool) {
         m_finalStats = m_pool->stats().toJson();
         m_pool->shutdown();
@@ -265,7 +345,10 @@ QJsonObject HttpLoadComponent::extraResults() const
 {
     return {{QStringLiteral("target"),
              m_target.isEmpty() ? QStringLiteral("embedded_simulator") : m_target.toString()},
-            {QStringLiteral("pool_stats"), m_finalStats}};
+            {QStringLiteral("client"),
+             m_throughPool ? QStringLiteral("pool") : QStringLiteral("direct")},
+            {m_throughPool ? QStringLiteral("pool_stats") : QStringLiteral("client_stats"),
+             m_finalStats}};
 }
 
 // ---- execution --------------------------------------------------------------------------------
@@ -352,7 +435,8 @@ std::vector<std::unique_ptr<LoadComponent>> makeLoadComponents(const LoadTestCon
         out.push_back(std::make_unique<CacheLoadComponent>());
     if (config.runs(LoadComponentKind::Http))
         out.push_back(std::make_unique<HttpLoadComponent>(config.targetUrl, config.concurrency,
-                                                          config.httpTimeoutMs));
+                                                          config.httpTimeoutMs,
+                                                          config.httpThroughPool));
     if (config.runs(LoadComponentKind::Execution))
         out.push_back(std::make_unique<ExecutionLoadComponent>());
     return out;

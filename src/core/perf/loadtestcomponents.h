@@ -4,16 +4,18 @@
 //   1000 keys `loadtest:key:<i>` prefilled, 1 KiB values, 100 tags. Synchronous.
 // - HttpLoadComponent: GET 70 % (equally ticker/price, depth limit 5, time, one 1m kline; symbols
 //   BTCUSDT, ETHUSDT, SOLUSDT) / POST 30 %
-//   (/api/v3/order/test, a validation-only order) through a real HttpPool (pool size =
-//   concurrency, no retries, breaker off: every failure is counted as it happens). Against the
-//   embedded market simulator started in-process (weight limit lifted: we measure the pool, not
-//   the exchange's limiter) or `targetUrl`. Asynchronous.
+//   (/api/v3/order/test, a validation-only order) through LoadHttpClient (one keep-alive
+//   connection per worker: measures the server) or, with `throughPool`, a real HttpPool (pool
+//   size = concurrency, no retries, breaker off: measures OpsDeck's client too). Every failure is
+//   counted as it happens. Against the embedded market simulator started in-process (weight limit
+//   lifted: we measure the server, not the exchange's limiter) or `targetUrl`. Asynchronous.
 // - ExecutionLoadComponent: tasks NORMAL 60 % / HIGH 30 % / LOW 10 % on a real ExecutionEngine
 //   (max_concurrent_tasks 10 by default), each a few microseconds of CPU; latency is submit to
 //   result. Asynchronous.
 // makeLoadComponents() builds the configured ones.
 #pragma once
 
+#include "core/perf/loadhttpclient.h"
 #include "core/perf/loadtestcomponent.h"
 #include "core/perf/loadtestconfig.h"
 #include "core/runtime/runtimeconfig.h"
@@ -69,7 +71,7 @@ class HttpLoadComponent final : public LoadComponent
 {
 public:
     // targetUrl empty: starts the embedded simulator in prepare().
-    HttpLoadComponent(QUrl targetUrl, int poolSize, int timeoutMs);
+    HttpLoadComponent(QUrl targetUrl, int connections, int timeoutMs, bool throughPool = false);
     ~HttpLoadComponent() override;
 
     LoadComponentKind kind() const override { return LoadComponentKind::Http; }
@@ -86,13 +88,20 @@ public:
     market::MarketService *simulator() const { return m_market.get(); }
 
 private:
+    void startThroughPool(const QString &symbol, int variant, bool isGet, Completion done);
+
     QUrl m_target;
     int m_poolSize;
     int m_timeoutMs;
+    bool m_throughPool;
     QUrl m_base;
     QString m_apiName;
     std::unique_ptr<market::MarketService> m_market;
     std::unique_ptr<http::HttpPool> m_pool;
+    std::unique_ptr<LoadHttpClient> m_client;
+    QByteArray m_getTargets[4][3]; // [variant][symbol], origin-form, for m_client
+    QByteArray m_postTarget;
+    QByteArray m_postBodies[3];
     QJsonObject m_finalStats;
 };
 

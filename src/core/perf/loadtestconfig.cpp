@@ -114,6 +114,8 @@ QJsonObject LoadTestConfig::toJson() const
         {QStringLiteral("target_url"),
          targetUrl.isEmpty() ? QJsonValue() : QJsonValue(targetUrl.toString())},
         {QStringLiteral("http_timeout_ms"), httpTimeoutMs},
+        {QStringLiteral("http_client"),
+         httpThroughPool ? QStringLiteral("pool") : QStringLiteral("direct")},
         {QStringLiteral("max_p99_ms"), thresholds},
         {QStringLiteral("max_error_rate"), maxErrorRate ? QJsonValue(*maxErrorRate) : QJsonValue()},
     };

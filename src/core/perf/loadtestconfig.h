@@ -39,6 +39,9 @@ struct LoadTestConfig
     quint64 seed = 1;           // operation mix and keys are a function of (seed, op index)
     QUrl targetUrl;             // http component: empty = the embedded simulator
     int httpTimeoutMs = 10'000; // per request (no retries: every failure is counted)
+    // The http component's client: "direct" (LoadHttpClient, lean keep-alive sockets: measures
+    // the server) or "pool" (OpsDeck's HttpPool on QNAM, as the agents use it: measures both).
+    bool httpThroughPool = false;
     QMap<LoadComponentKind, double> maxP99Ms; // thresholds on the corrected p99
     std::optional<double> maxErrorRate;       // 0..1, every component
 

@@ -8,3 +8,6 @@ target_compile_definitions(tst_loadtestresult PRIVATE OPSDECK_SCHEMA_DIR="${PROJ
 # the open model's rate on the real clock.
 opsdeck_add_test(tst_loadtestcomponents SOURCES perf/tst_loadtestcomponents.cpp
     LIBS opsdeck_perf_load opsdeck_testsupport TIMING)
+# The load tester's own HTTP client: its parser, and real sockets against the fault server.
+opsdeck_add_test(tst_loadhttpclient SOURCES perf/tst_loadhttpclient.cpp
+    LIBS opsdeck_perf_load opsdeck_testsupport)

@@ -109,17 +109,22 @@ class TestLoadTestComponents : public QObject
 private slots:
     void httpErrorsByKind_data()
     {
+        QTest::addColumn<bool>("throughPool");
         QTest::addColumn<int>("rule"); // 0 ok, 1 500, 2 429, 3 slow (timeout), 4 closed port
         QTest::addColumn<int>("kind");
         QTest::addColumn<int>("status");
-        QTest::newRow("200") << 0 << int(LoadErrorKind::None) << 200;
-        QTest::newRow("500") << 1 << int(LoadErrorKind::HttpStatus) << 500;
-        QTest::newRow("429") << 2 << int(LoadErrorKind::RateLimited) << 429;
-        QTest::newRow("timeout") << 3 << int(LoadErrorKind::Timeout) << 0;
-        QTest::newRow("refused") << 4 << int(LoadErrorKind::Connect) << 0;
+        for (bool pool : {false, true}) {
+            const char *client = pool ? "pool" : "direct";
+            QTest::addRow("%s 200", client) << pool << 0 << int(LoadErrorKind::None) << 200;
+            QTest::addRow("%s 500", client) << pool << 1 << int(LoadErrorKind::HttpStatus) << 500;
+            QTest::addRow("%s 429", client) << pool << 2 << int(LoadErrorKind::RateLimited) << 429;
+            QTest::addRow("%s timeout", client) << pool << 3 << int(LoadErrorKind::Timeout) << 0;
+            QTest::addRow("%s refused", client) << pool << 4 << int(LoadErrorKind::Connect) << 0;
+        }
     }
     void httpErrorsByKind()
     {
+        QFETCH(bool, throughPool);
         QFETCH(int, rule);
         QFETCH(int, kind);
         QFETCH(int, status);
@@ -134,7 +139,7 @@ private slots:
             server.addRule(opsdeck::test::FaultRule::delay(3000));
         if (rule == 4)
             server.stop(); // nothing listens there any more
-        HttpLoadComponent http(base, 2, 300);
+        HttpLoadComponent http(base, 2, 300, throughPool);
         QVERIFY(http.prepare());
         for (qint64 index : {0, 1, 2, 3}) { // both GETs and POSTs among them
             const OpOutcome o = runOne(http, index);
@@ -145,9 +150,17 @@ private slots:
         http.finish();
     }
 
+    void httpMixAgainstTheEmbeddedSimulator_data()
+    {
+        QTest::addColumn<bool>("throughPool");
+        QTest::newRow("direct") << false;
+        QTest::newRow("pool") << true;
+    }
     void httpMixAgainstTheEmbeddedSimulator()
     {
+        QFETCH(bool, throughPool);
         LoadTestConfig config;
+        config.httpThroughPool = throughPool;
         config.components = {LoadComponentKind::Http};
         config.concurrency = 4;
         config.durationSeconds = 1;
@@ -160,7 +173,17 @@ private slots:
         QCOMPARE(f.errors, quint64(0));
         QCOMPARE(f.statusCodes.value(200), f.operations); // GETs and the POST /order/test alike
         QVERIFY(f.operationCounts[0] > 0 && f.operationCounts[1] > 0);
-        QVERIFY(f.extra.contains(QStringLiteral("pool_stats")));
+        QCOMPARE(f.extra.value(QStringLiteral("client")).toString(),
+                 throughPool ? QStringLiteral("pool") : QStringLiteral("direct"));
+        const QJsonObject clientStats
+            = f.extra.value(throughPool ? QStringLiteral("pool_stats") : QStringLiteral("client_stats"))
+                  .toObject();
+        QVERIFY(!clientStats.isEmpty());
+        if (!throughPool) { // one keep-alive connection per worker, reused
+            QCOMPARE(clientStats.value(QStringLiteral("connections_opened")).toInt(), 4);
+            QVERIFY(clientStats.value(QStringLiteral("requests")).toDouble()
+                    >= double(f.operations));
+        }
     }
 
     void executionComponent()
