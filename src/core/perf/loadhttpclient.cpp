@@ -231,9 +231,7 @@ public:
         queued.swap(m_queue);
         for (auto &c : m_connections) {
             if (c->busy) {
-                c->abandoning = true;
-                c->socket->abort();
-                c->abandoning = false;
+                    abortQuietly(*c);
                 finish(*c, Response{0, LoadErrorKind::Other, why}, false);
             }
         }
@@ -266,6 +264,22 @@ private:
         Parser parser;
         Job job;
     };
+
+    // Our own abort(): the signals it emits are not failures.
+    static void abortQuietly(Connection &c)
+    {
+        c.abandoning = true;
+        c.socket->abort();
+        c.abandoning = false;
+    }
+
+    static Response answerOf(int status)
+    {
+        Response r{status, errorOfStatus(status), {}};
+        if (r.error != LoadErrorKind::None)
+            r.detail = QStringLiteral("HTTP %1").arg(status);
+        return r;
+    }
 
     void ensureConnections()
     {
@@ -368,9 +382,7 @@ private:
             return;
         }
         if (c.socket->state() != QAbstractSocket::UnconnectedState) {
-            c.abandoning = true;
-            c.socket->abort();
-            c.abandoning = false;
+            abortQuietly(c);
         }
         c.reused = false;
         m_counters.connectionsOpened.fetch_add(1, std::memory_order_relaxed);
@@ -402,9 +414,7 @@ private:
             return;
         case Parser::State::Error: {
             const QString why = QStringLiteral("bad answer: %1").arg(c.parser.error());
-            c.abandoning = true;
-            c.socket->abort();
-            c.abandoning = false;
+            abortQuietly(c);
             finish(c, Response{0, LoadErrorKind::Other, why}, false);
             return;
         }
@@ -412,14 +422,9 @@ private:
             const int status = c.parser.status();
             const bool keep = c.parser.keepAlive();
             if (!keep) {
-                c.abandoning = true;
-                c.socket->abort();
-                c.abandoning = false;
+                abortQuietly(c);
             }
-            Response r{status, errorOfStatus(status), {}};
-            if (r.error != LoadErrorKind::None)
-                r.detail = QStringLiteral("HTTP %1").arg(status);
-            finish(c, r, keep);
+            finish(c, answerOf(status), keep);
             return;
         }
         }
@@ -434,27 +439,19 @@ private:
         if (!c.busy)
             return;
         if (c.parser.closedComplete()) { // a body delimited by the close
-            const int status = c.parser.status();
-            Response r{status, errorOfStatus(status), {}};
-            if (r.error != LoadErrorKind::None)
-                r.detail = QStringLiteral("HTTP %1").arg(status);
-            finish(c, r, false);
+            finish(c, answerOf(c.parser.status()), false);
             return;
         }
         // A keep-alive connection the server closed while idle: resend once on a new one.
         if (c.reused && c.answerBytes == 0 && !c.retried
             && error == QAbstractSocket::RemoteHostClosedError) {
             c.retried = true;
-            c.abandoning = true;
-            c.socket->abort();
-            c.abandoning = false;
+            abortQuietly(c);
             send(c);
             return;
         }
         const QString why = c.socket->errorString();
-        c.abandoning = true;
-        c.socket->abort();
-        c.abandoning = false;
+        abortQuietly(c);
         finish(c, Response{0, LoadErrorKind::Connect, why}, false);
     }
 
@@ -463,9 +460,7 @@ private:
         if (!c.busy)
             return;
         c.timedOut = true;
-        c.abandoning = true;
-        c.socket->abort();
-        c.abandoning = false;
+        abortQuietly(c);
         finish(c,
                Response{0, LoadErrorKind::Timeout,
                         QStringLiteral("no complete answer within %1 ms").arg(m_settings.timeoutMs)},
