@@ -202,11 +202,11 @@ Result<QByteArray> MarketDataClient::fetch(const QByteArray &key,
         auto promise = std::make_shared<QPromise<Result<QByteArray>>>();
         promise->start();
         QFuture<Result<QByteArray>> out = promise->future();
-        pool->request(request).then(QtFuture::Launch::Sync,
-                                    [promise](const Result<http::HttpResponse> &r) {
-                                        promise->addResult(bodyOf(r));
-                                        promise->finish();
-                                    });
+        // The pool's callback, not a Sync .then(): see HttpPool::request.
+        pool->request(request, [promise](const Result<http::HttpResponse> &r) {
+            promise->addResult(bodyOf(r));
+            promise->finish();
+        });
         return out;
     };
     QFuture<Result<QByteArray>> future = m_cache->getOrLoad(key, ttl, std::move(loader));

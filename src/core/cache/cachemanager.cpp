@@ -656,22 +656,21 @@ QFuture<Result<QByteArray>> CacheManager::getOrLoad(const QByteArray &key, Ttl t
     }
 
     if (diskUsable()) {
-        m_disk->getAsync(key).then(QtFuture::Launch::Sync,
-                                   [this, key, flight, loader,
-                                    ttlSeconds = *seconds](std::optional<DiskTier::Entry> entry) {
-                                       if (entry) {
-                                           // The promotion path of get() keeps TTL and tags; reuse
-                                           // it.
-                                           std::optional<QByteArray> value = get(key, Level::All);
-                                           --m_lookups; // get() counted this lookup again
-                                           if (value) {
-                                               finishFlight(key, flight, *value, -1);
-                                               return;
-                                           }
-                                           --m_misses;
-                                       }
-                                       startLoad(key, flight, loader, ttlSeconds);
-                                   });
+        // The tier's callback, not a Sync .then(): see DiskTier::getAsync.
+        m_disk->getAsync(key, [this, key, flight, loader,
+                               ttlSeconds = *seconds](std::optional<DiskTier::Entry> entry) {
+            if (entry) {
+                // The promotion path of get() keeps TTL and tags; reuse it.
+                std::optional<QByteArray> value = get(key, Level::All);
+                --m_lookups; // get() counted this lookup again
+                if (value) {
+                    finishFlight(key, flight, *value, -1);
+                    return;
+                }
+                --m_misses;
+            }
+            startLoad(key, flight, loader, ttlSeconds);
+        });
     } else {
         startLoad(key, flight, loader, *seconds);
     }

@@ -553,25 +553,25 @@ public:
         return finishStored(key, std::move(row), pre.touched, now);
     }
 
-    QFuture<std::optional<Entry>> getAsync(const QByteArray &key)
+    void getAsync(const QByteArray &key, std::function<void(std::optional<Entry>)> done)
     {
-        if (!m_running.load())
-            return QtFuture::makeReadyFuture(std::optional<Entry>());
+        if (!m_running.load()) {
+            done(std::nullopt);
+            return;
+        }
         const qint64 now = m_clock.wallMsecs();
         Precheck pre = precheck(key);
-        if (pre.decided || !m_available.load())
-            return QtFuture::makeReadyFuture(finishLookup(key, std::move(pre.entry), now));
-        auto promise = std::make_shared<QPromise<std::optional<Entry>>>();
-        promise->start();
-        QFuture<std::optional<Entry>> future = promise->future();
+        if (pre.decided || !m_available.load()) {
+            done(finishLookup(key, std::move(pre.entry), now));
+            return;
+        }
         const std::optional<qint64> touched = pre.touched;
-        dispatch([this, promise, key, touched, now](Reader *r) {
+        // Every dispatched job runs (with no reader while stopping), so `done` is always called.
+        dispatch([this, done = std::move(done), key, touched, now](Reader *r) {
             std::optional<Found> row = readWith<std::optional<Found>>(
                 r, [&key](Reader &reader) { return reader.lookup(key); }, std::nullopt);
-            promise->addResult(finishStored(key, std::move(row), touched, now));
-            promise->finish();
+            done(finishStored(key, std::move(row), touched, now));
         });
-        return future;
     }
 
     QList<QByteArray> keysWithPrefix(const QByteArray &prefix, int limit)
@@ -2221,7 +2221,19 @@ std::optional<DiskTier::Entry> DiskTier::get(const QByteArray &key)
 
 QFuture<std::optional<DiskTier::Entry>> DiskTier::getAsync(const QByteArray &key)
 {
-    return m_impl->getAsync(key);
+    auto promise = std::make_shared<QPromise<std::optional<Entry>>>();
+    promise->start();
+    QFuture<std::optional<Entry>> future = promise->future();
+    m_impl->getAsync(key, [promise](std::optional<Entry> entry) {
+        promise->addResult(std::move(entry));
+        promise->finish();
+    });
+    return future;
+}
+
+void DiskTier::getAsync(const QByteArray &key, std::function<void(std::optional<Entry>)> done)
+{
+    m_impl->getAsync(key, std::move(done));
 }
 
 void DiskTier::set(const QByteArray &key, Entry entry)

@@ -54,6 +54,7 @@
 #include <QtCore/QRegularExpression>
 #include <QtCore/QString>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -101,6 +102,10 @@ public:
     // a hit or a miss and records the read for the policy.
     std::optional<Entry> get(const QByteArray &key);
     QFuture<std::optional<Entry>> getAsync(const QByteArray &key);
+    // The same without a future: `done` is called once, on a reader thread (or the caller's when
+    // the answer is known at once). Use it instead of getAsync(key).then(Launch::Sync, ...): Qt 6.4
+    // crashes when a Sync continuation is attached while the future finishes in another thread.
+    void getAsync(const QByteArray &key, std::function<void(std::optional<Entry>)> done);
 
     void set(const QByteArray &key, Entry entry); // an entry larger than maxBytes is refused
                                                   // (and the key removed): stats().rejected

@@ -74,6 +74,13 @@ public:
         for (auto &[worker, job] : jobs)
             worker->startAttempt(std::move(job));
         for (auto &[pending, result] : completions) {
+            if (auto onFinished = std::move(pending->onFinished)) {
+                try {
+                    onFinished(result);
+                } catch (...) {
+                    qCWarning(lcHttp) << "a request's onFinished callback threw";
+                }
+            }
             pending->promise.addResult(std::move(result));
             pending->promise.finish();
         }

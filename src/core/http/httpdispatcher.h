@@ -34,6 +34,7 @@
 
 #include <array>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,6 +67,8 @@ public:
 
         HttpRequest request;
         QPromise<Result<HttpResponse>> promise;
+        // Called once with the final result just before the promise finishes (HttpPool::request).
+        std::function<void(const Result<HttpResponse> &)> onFinished;
         qint64 createdNs = 0;
 
         // Owned by the dispatcher (under its mutex) from submit() on.

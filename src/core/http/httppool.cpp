@@ -48,8 +48,14 @@ void HttpPool::shutdown()
 
 QFuture<Result<HttpResponse>> HttpPool::request(HttpRequest request)
 {
+    return this->request(std::move(request), {});
+}
+
+QFuture<Result<HttpResponse>> HttpPool::request(HttpRequest request, ResponseCallback onFinished)
+{
     auto pending = std::make_shared<HttpDispatcher::Pending>();
     pending->request = std::move(request);
+    pending->onFinished = std::move(onFinished);
     pending->createdNs = m_clock.monotonic().count();
     pending->promise.start();
     QFuture<Result<HttpResponse>> future = pending->promise.future();

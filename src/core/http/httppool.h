@@ -6,6 +6,7 @@
 //     HttpRequest req = HttpRequest::get(url, u"binance"_s);
 //     req.rateLimit = 1200; // per minute
 //     pool.request(req).then(this, [this](const Result<HttpResponse> &r) { ... });
+//     pool.request(req, [](const Result<HttpResponse> &r) { ... }); // in the completing thread
 //
 // It owns the scheduling state (queue, priority lanes, limiters, retries, breakers, deadlines;
 // behind one mutex, run by the threads that submit and complete requests), a "http-dispatch"
@@ -29,6 +30,7 @@
 #include <QtCore/QFuture>
 #include <QtCore/QHash>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -51,6 +53,12 @@ public:
     // Thread-safe. Never waits for the network (only for the pool's mutex, held for
     // microseconds); the future is already finished for an invalid request.
     QFuture<Result<HttpResponse>> request(HttpRequest request);
+    // The same, and `onFinished` is called once with the final result in the thread that
+    // completes the request (a worker, or the caller's for an at-once failure), just before the
+    // future finishes. Use it instead of future.then(QtFuture::Launch::Sync, ...): Qt 6.4 crashes
+    // when a Sync continuation is attached while the future finishes in another thread.
+    using ResponseCallback = std::function<void(const Result<HttpResponse> &)>;
+    QFuture<Result<HttpResponse>> request(HttpRequest request, ResponseCallback onFinished);
 
     // Thread-safe; in effect for every request submitted after the call returns.
     void setPoolSize(int size);

@@ -284,8 +284,8 @@ void HttpLoadComponent::startThroughPool(const QString &symbol, int variant, boo
                                           m_apiName);
     }
     const int operation = isGet ? 0 : 1;
-    m_pool->request(std::move(request))
-        .then(QtFuture::Launch::Sync,
+    // The pool's callback, not a Sync .then(): see HttpPool::request.
+    m_pool->request(std::move(request),
               [done = std::move(done), operation](const Result<http::HttpResponse> &r) {
                   OpOutcome outcome;
                   outcome.operation = operation;

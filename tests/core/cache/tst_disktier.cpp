@@ -5,8 +5,10 @@
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
+#include <QtCore/QMutex>
 #include <QtCore/QProcess>
 #include <QtCore/QRandomGenerator>
+#include <QtCore/QSemaphore>
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QtTest>
 
@@ -224,6 +226,52 @@ private Q_SLOTS:
         QCOMPARE(tier.stats().bytes, 0);
         QCOMPARE(tier.stats().errors, 0u);
         QVERIFY(!tier.getAsync("y").result().has_value());
+    }
+
+    // getAsync(key, done): called once with what get() would say, on a reader thread or at once;
+    // after close() at once with nothing.
+    void getAsyncCallback()
+    {
+        QTemporaryDir tmp;
+        ManualClock clock;
+        DiskTier tier(settingsFor(tmp.filePath(QStringLiteral("cache.db"))), clock);
+        QVERIFY(tier.open().has_value());
+        tier.set("k", entryOf("v1"));
+        flushed(tier);
+        struct Seen
+        {
+            QMutex mutex;
+            QList<std::optional<DiskTier::Entry>> answers;
+            QSemaphore done;
+        } seen;
+        auto callback = [&seen](std::optional<DiskTier::Entry> e) {
+            {
+                QMutexLocker lock(&seen.mutex);
+                seen.answers.append(std::move(e));
+            }
+            seen.done.release();
+        };
+        tier.getAsync("k", callback);
+        tier.getAsync("missing", callback);
+        QVERIFY(seen.done.tryAcquire(2, 5000));
+        {
+            QMutexLocker lock(&seen.mutex);
+            QCOMPARE(seen.answers.size(), 2);
+            int hits = 0;
+            for (const auto &a : std::as_const(seen.answers)) {
+                if (a) {
+                    QCOMPARE(a->value, QByteArray("v1"));
+                    ++hits;
+                }
+            }
+            QCOMPARE(hits, 1);
+        }
+        tier.close();
+        tier.getAsync("k", callback);
+        QVERIFY(seen.done.tryAcquire(1, 0)); // at once
+        QMutexLocker lock(&seen.mutex);
+        QCOMPARE(seen.answers.size(), 3);
+        QVERIFY(!seen.answers.last().has_value());
     }
 
     void readYourWritesBeforeFlush()

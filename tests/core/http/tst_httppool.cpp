@@ -13,6 +13,7 @@
 #include <QtCore/QFutureWatcher>
 #include <QtCore/QJsonArray>
 #include <QtCore/QMutex>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QScopeGuard>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -20,6 +21,8 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -152,6 +155,7 @@ private Q_SLOTS:
     void destructionFailsPendingRequests();
     void shutdownFailsPendingAndLaterRequests();
     void syncContinuationsMaySubmitAgain();
+    void onFinishedSeesEveryOutcomeOnce();
     void apiLimitAppliesToTheNextRequest();
     void systemProxyIsHonoured();
 
@@ -900,6 +904,59 @@ void TestHttpPool::shutdownFailsPendingAndLaterRequests()
     QCOMPARE(later.result().error().code, u"shutdown"_s);
     pool.shutdown(); // idempotent
     QCOMPARE(m_server->requestCount(), 1);
+}
+
+// request(req, onFinished): the callback gets the future's result, once, before the future
+// finishes, for an answer, an at-once failure, and a request failed by shutdown.
+void TestHttpPool::onFinishedSeesEveryOutcomeOnce()
+{
+    m_server->addRule(FaultRule::hang().onPath("/hang"));
+    HttpPool pool(testSettings(2));
+    struct Seen
+    {
+        std::atomic<int> calls{0};
+        std::atomic<bool> futureWasFinished{false};
+        QMutex mutex;
+        std::optional<Result<HttpResponse>> result;
+    };
+    auto callbackFor = [](Seen &seen, const ResultFuture *future) {
+        return [&seen, future](const Result<HttpResponse> &r) {
+            QMutexLocker lock(&seen.mutex);
+            ++seen.calls;
+            if (future && future->isValid())
+                seen.futureWasFinished = future->isFinished();
+            seen.result = r;
+        };
+    };
+    Seen ok, invalid, hung;
+    const ResultFuture answered = pool.request(get(u"/ok"_s), callbackFor(ok, nullptr));
+    QVERIFY(waitFor(answered, scaledMs(5000)));
+    QCOMPARE(ok.calls.load(), 1);
+    QCOMPARE(ok.result->value().status, 200);
+    QCOMPARE(answered.result()->status, 200);
+
+    const ResultFuture bad = pool.request(HttpRequest::get(QUrl(u"ftp://127.0.0.1/x"_s)),
+                                          callbackFor(invalid, nullptr));
+    QVERIFY(bad.isFinished()); // at once, in this thread: the callback ran before request returned
+    QCOMPARE(invalid.calls.load(), 1);
+    QCOMPARE(invalid.result->error().code, u"invalid_request"_s);
+
+    ResultFuture inFlight;
+    inFlight = pool.request(get(u"/hang"_s), callbackFor(hung, &inFlight));
+    QVERIFY(m_server->waitForRequests(2, scaledMs(5000)));
+    pool.shutdown();
+    QCOMPARE(hung.calls.load(), 1);
+    QVERIFY(!hung.futureWasFinished.load()); // called before the future finished
+    QCOMPARE(hung.result->error().code, u"shutdown"_s);
+    QCOMPARE(inFlight.result().error().code, u"shutdown"_s);
+
+    // A callback that throws is logged; the future still finishes.
+    HttpPool second(testSettings(1));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"onFinished callback threw"_s));
+    const ResultFuture thrown = second.request(
+        get(u"/ok"_s), [](const Result<HttpResponse> &) { throw std::runtime_error("boom"); });
+    QVERIFY(waitFor(thrown, scaledMs(5000)));
+    QCOMPARE(thrown.result()->status, 200);
 }
 
 // Results resolve in the caller's or a worker's thread once the pool's mutex is released, so a
