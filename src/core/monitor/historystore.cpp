@@ -484,6 +484,37 @@ struct HistoryStore::Impl
         return fail(u"history_unavailable"_s, u"The history database %1 is not open."_s.arg(path),
                     QJsonObject{{u"path"_s, path}});
     }
+
+    // One write transaction under the write lock: `fn` runs between BEGIN and COMMIT; an SQLite
+    // error rolls back and is reported as writing `what`.
+    template<typename Fn> Status write(const char *what, Fn &&fn)
+    {
+        QMutexLocker writeLock(&writeMutex);
+        if (!available)
+            return unavailable();
+        try {
+            begin.run();
+            fn();
+            commit.run();
+            return ok();
+        } catch (const SqlError &e) {
+            return failedWrite(e, what);
+        }
+    }
+
+    // `fn` on the read connection under the read lock; an SQLite error is history_read_failed.
+    template<typename T, typename Fn> Result<T> read(Fn &&fn)
+    {
+        QMutexLocker readLock(&readMutex);
+        if (!reader.isOpen())
+            return tl::unexpected(unavailable().error());
+        try {
+            return fn();
+        } catch (const SqlError &e) {
+            return fail(u"history_read_failed"_s,
+                        u"Reading %1 failed: %2"_s.arg(path, e.message));
+        }
+    }
 };
 
 HistoryStore::Settings HistoryStore::settingsFrom(const MonitorConfig &config)
@@ -543,11 +574,7 @@ Status HistoryStore::appendTick(qint64 wallMs,
                                 const QList<QPair<QString, QByteArray>> &categoryJson,
                                 const MetricValues &values)
 {
-    QMutexLocker writeLock(&d->writeMutex);
-    if (!d->available)
-        return d->unavailable();
-    try {
-        d->begin.run();
+    return d->write("a sample", [&] {
         if (d->settings.rawRetentionSeconds > 0) {
             for (const auto &[category, json] : categoryJson) {
                 Scope s{d->insertRaw};
@@ -572,20 +599,13 @@ Status HistoryStore::appendTick(qint64 wallMs,
         }
         if (!d->nextPrune || d->clock.monotonic() >= *d->nextPrune)
             d->pruneInTransaction();
-        d->commit.run();
-        return ok();
-    } catch (const SqlError &e) {
-        return d->failedWrite(e, "a sample");
-    }
+    });
 }
 
 Result<QList<HistoryStore::RawSample>>
 HistoryStore::rawSamples(const QString &category, qint64 fromMs, qint64 toMs, int limit) const
 {
-    QMutexLocker readLock(&d->readMutex);
-    if (!d->reader.isOpen())
-        return tl::unexpected(d->unavailable().error());
-    try {
+    return d->read<QList<RawSample>>([&] {
         QList<RawSample> out;
         Scope s{d->rawRange};
         d->rawRange.bind(1, category);
@@ -595,18 +615,13 @@ HistoryStore::rawSamples(const QString &category, qint64 fromMs, qint64 toMs, in
         while (d->rawRange.step())
             out.append(RawSample{category, d->rawRange.int64(0), d->rawRange.blob(1)});
         return out;
-    } catch (const SqlError &e) {
-        return fail(u"history_read_failed"_s, u"Reading %1 failed: %2"_s.arg(d->path, e.message));
-    }
+    });
 }
 
 Result<QList<HistoryStore::Aggregate>>
 HistoryStore::aggregates(const QString &metric, qint64 fromMs, qint64 toMs) const
 {
-    QMutexLocker readLock(&d->readMutex);
-    if (!d->reader.isOpen())
-        return tl::unexpected(d->unavailable().error());
-    try {
+    return d->read<QList<Aggregate>>([&] {
         QList<Aggregate> out;
         Scope s{d->aggregateRange};
         d->aggregateRange.bind(1, metric);
@@ -622,34 +637,23 @@ HistoryStore::aggregates(const QString &metric, qint64 fromMs, qint64 toMs) cons
             out.append(a);
         }
         return out;
-    } catch (const SqlError &e) {
-        return fail(u"history_read_failed"_s, u"Reading %1 failed: %2"_s.arg(d->path, e.message));
-    }
+    });
 }
 
 Result<QStringList> HistoryStore::aggregateMetrics() const
 {
-    QMutexLocker readLock(&d->readMutex);
-    if (!d->reader.isOpen())
-        return tl::unexpected(d->unavailable().error());
-    try {
+    return d->read<QStringList>([&] {
         QStringList out;
         Scope s{d->aggregateNames};
         while (d->aggregateNames.step())
             out.append(d->aggregateNames.text(0));
         return out;
-    } catch (const SqlError &e) {
-        return fail(u"history_read_failed"_s, u"Reading %1 failed: %2"_s.arg(d->path, e.message));
-    }
+    });
 }
 
 Status HistoryStore::saveAlerts(const QList<Alert> &alerts, qint64 nextId)
 {
-    QMutexLocker writeLock(&d->writeMutex);
-    if (!d->available)
-        return d->unavailable();
-    try {
-        d->begin.run();
+    return d->write("alerts", [&] {
         for (const Alert &alert : alerts) {
             const QByteArray json = QJsonDocument(alert.toJson()).toJson(QJsonDocument::Compact);
             Scope s{d->upsertAlert};
@@ -665,19 +669,12 @@ Status HistoryStore::saveAlerts(const QList<Alert> &alerts, qint64 nextId)
             d->raiseNextId.bind(1, nextId);
             d->raiseNextId.step();
         }
-        d->commit.run();
-        return ok();
-    } catch (const SqlError &e) {
-        return d->failedWrite(e, "alerts");
-    }
+    });
 }
 
 Result<HistoryStore::StoredAlerts> HistoryStore::loadAlerts() const
 {
-    QMutexLocker readLock(&d->readMutex);
-    if (!d->reader.isOpen())
-        return tl::unexpected(d->unavailable().error());
-    try {
+    return d->read<StoredAlerts>([&] {
         StoredAlerts out;
         {
             Scope s{d->allAlerts};
@@ -702,38 +699,24 @@ Result<HistoryStore::StoredAlerts> HistoryStore::loadAlerts() const
         if (d->nextId.step())
             out.nextId = std::max(out.nextId, d->nextId.int64(0));
         return out;
-    } catch (const SqlError &e) {
-        return fail(u"history_read_failed"_s, u"Reading %1 failed: %2"_s.arg(d->path, e.message));
-    }
+    });
 }
 
 Status HistoryStore::clearAlerts(qint64 nextId)
 {
-    QMutexLocker writeLock(&d->writeMutex);
-    if (!d->available)
-        return d->unavailable();
-    try {
-        d->begin.run();
+    return d->write("the alert clear", [&] {
         d->deleteAlerts.run();
         {
             Scope s{d->raiseNextId};
             d->raiseNextId.bind(1, nextId);
             d->raiseNextId.step();
         }
-        d->commit.run();
-        return ok();
-    } catch (const SqlError &e) {
-        return d->failedWrite(e, "the alert clear");
-    }
+    });
 }
 
 Status HistoryStore::saveRuleOverrides(const RuleOverrides &overrides)
 {
-    QMutexLocker writeLock(&d->writeMutex);
-    if (!d->available)
-        return d->unavailable();
-    try {
-        d->begin.run();
+    return d->write("alert rule overrides", [&] {
         d->deleteOverrides.run();
         qint64 position = 0;
         for (const auto &[id, json] : overrides) {
@@ -744,19 +727,12 @@ Status HistoryStore::saveRuleOverrides(const RuleOverrides &overrides)
             d->insertOverride.bindBlob(3, bytes);
             d->insertOverride.step();
         }
-        d->commit.run();
-        return ok();
-    } catch (const SqlError &e) {
-        return d->failedWrite(e, "alert rule overrides");
-    }
+    });
 }
 
 Result<HistoryStore::RuleOverrides> HistoryStore::loadRuleOverrides() const
 {
-    QMutexLocker readLock(&d->readMutex);
-    if (!d->reader.isOpen())
-        return tl::unexpected(d->unavailable().error());
-    try {
+    return d->read<RuleOverrides>([&] {
         RuleOverrides out;
         Scope s{d->allOverrides};
         while (d->allOverrides.step()) {
@@ -766,24 +742,14 @@ Result<HistoryStore::RuleOverrides> HistoryStore::loadRuleOverrides() const
             out.append({d->allOverrides.text(0), doc.object()});
         }
         return out;
-    } catch (const SqlError &e) {
-        return fail(u"history_read_failed"_s, u"Reading %1 failed: %2"_s.arg(d->path, e.message));
-    }
+    });
 }
 
 Status HistoryStore::prune()
 {
-    QMutexLocker writeLock(&d->writeMutex);
-    if (!d->available)
-        return d->unavailable();
-    try {
-        d->begin.run();
+    return d->write("the retention prune", [&] {
         d->pruneInTransaction();
-        d->commit.run();
-        return ok();
-    } catch (const SqlError &e) {
-        return d->failedWrite(e, "the retention prune");
-    }
+    });
 }
 
 } // namespace opsdeck

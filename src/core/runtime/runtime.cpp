@@ -5,8 +5,6 @@
 #include "core/support/logging.h"
 
 #include <QtCore/QJsonArray>
-#include <QtCore/QJsonDocument>
-
 #include <QtCore/QMetaObject>
 
 namespace opsdeck {
