@@ -786,8 +786,19 @@ void HttpDispatcher::reapWorker(QThread *thread)
 
 HttpDispatcher::WorkerSlot *HttpDispatcher::pickWorker()
 {
-    // The least busy worker; ties go to the lowest index, so light traffic stays on one
-    // QNAM and keeps reusing its connections.
+    // Submitted from a worker's own thread (a completion callback issuing the next request): that
+    // worker while it has a free connection, so the attempt starts without a thread hop, as in a
+    // QNAM loop.
+    QThread *const current = QThread::currentThread();
+    for (auto &slot : m_workers) {
+        if (slot->thread == current) {
+            if (!slot->retiring && slot->inFlight < HttpPoolSettings::kConnectionsPerQnam)
+                return slot.get();
+            break;
+        }
+    }
+    // Otherwise the least busy worker; ties go to the lowest index, so light traffic stays on
+    // one QNAM and keeps reusing its connections.
     WorkerSlot *best = nullptr;
     for (auto &slot : m_workers) {
         if (slot->retiring)

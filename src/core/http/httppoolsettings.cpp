@@ -33,7 +33,7 @@ void HttpPoolSettings::apply(const HttpConfig &config)
 
 int HttpPoolSettings::workerCountFor(int poolSize)
 {
-    return std::max(2, (std::max(1, poolSize) + 5) / 6);
+    return std::max(2, (std::max(1, poolSize) + kConnectionsPerQnam - 1) / kConnectionsPerQnam);
 }
 
 } // namespace opsdeck::http

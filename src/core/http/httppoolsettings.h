@@ -29,7 +29,9 @@ struct HttpPoolSettings
     // Copies the config-backed fields into these settings (the rest stay).
     void apply(const HttpConfig &config);
 
-    // W = max(2, ceil(poolSize / 6)): Qt 6.4 opens at most 6 connections per host per QNAM.
+    // Qt 6.4 opens at most this many connections per host per QNAM.
+    static constexpr int kConnectionsPerQnam = 6;
+    // W = max(2, ceil(poolSize / kConnectionsPerQnam)).
     static int workerCountFor(int poolSize);
 };
 

@@ -2,7 +2,9 @@
 // started here as a separate process on a free 127.0.0.1 port, with its own config in a temp dir),
 // one run prints, each figure beside a baseline measured in the same run (the machine is shared):
 //   1. requests/s of HttpPool at concurrency 6, 24 and 48 (pool size = concurrency, that many
-//      requests kept in flight, each completion issuing the next) next to a raw QNAM loop with the
+//      requests kept in flight, each completion callback issuing the next in the thread that
+//      completed it, as the raw loop does; beside it the same through then(context) on the main
+//      thread, which adds the caller's own hop) next to a raw QNAM loop with the
 //      same connections (ceil(c / 6) QNAMs, one thread each, 6 in flight each: Qt 6.4 opens at
 //      most 6 connections per host per QNAM), the ratio against the 0.9x goal, and `wrk -t1` with
 //      the same connections for context; p50/p99 latency of each; connections opened (counted
@@ -482,8 +484,8 @@ private:
 
 // Where a PoolLoad's continuations run.
 enum class Continuation {
-    Context, // `future.then(context, ...)` on the main thread: what callers are told to do
-    Sync,    // `future.then(QtFuture::Launch::Sync, ...)` in the worker thread that resolves it
+    Context,  // `future.then(context, ...)` on the main thread (one more thread hop per request)
+    Callback, // `request(req, onFinished)`: in the worker thread that completes it, as raw QNAM
 };
 
 // Drives an HttpPool with `inFlight` requests outstanding, issuing the next one from the
@@ -520,17 +522,16 @@ private:
     void issue()
     {
         const qint64 sent = nowNs();
-        QFuture<Result<HttpResponse>> future = m_pool.request(m_request);
         auto next = [this, sent](const Result<HttpResponse> &r) {
             onResult(sent, r);
         };
         if (m_continuation == Continuation::Context)
-            future.then(&m_context, std::move(next));
+            m_pool.request(m_request).then(&m_context, std::move(next));
         else
-            future.then(QtFuture::Launch::Sync, std::move(next));
+            m_pool.request(m_request, std::move(next));
     }
 
-    // On the main thread (Context) or a pool worker thread (Sync): never both in one run.
+    // On the main thread (Context) or a pool worker thread (Callback): never both in one run.
     void onResult(qint64 sent, const Result<HttpResponse> &result)
     {
         const bool ok = result && result->status == 200 && result->body == kBody;
@@ -748,11 +749,12 @@ QJsonArray benchThroughput(const Nginx &nginx,
                    fixed(std::chrono::duration<double>(basePlan.warmup).count(), 2), loadText()));
     print(
         QStringLiteral("   pool: HttpPool(pool size = c), c requests kept in flight, each result's"
-                       " continuation issuing the next on the main thread (then(context, ...));"
-                       " sync: the same with then(Launch::Sync, ...), in the pool's worker thread"
-                       "; raw: ceil(c/6) QNAMs, one thread each, 6 in flight each;"
-                       " measured as raw, pool, sync, sync, pool, raw halves; then wrk -t1 -c<c>"
-                       " --latency"));
+                       " completion callback issuing the next in the worker thread that completed"
+                       " it (request(req, onFinished)), as the raw loop does in its QNAM's thread;"
+                       " via main: the same with then(context, ...) on the main thread (one more"
+                       " thread hop, the caller's); raw: ceil(c/6) QNAMs, one thread each, 6 in"
+                       " flight each; measured as raw, pool, main, main, pool, raw halves; then"
+                       " wrk -t1 -c<c> --latency"));
     QJsonArray rows;
     struct Row
     {
@@ -774,10 +776,10 @@ QJsonArray benchThroughput(const Nginx &nginx,
         Row row;
         row.c = c;
         row.raw = runRaw(nginx, half);
-        row.pool = runPool(nginx, half, Continuation::Context);
-        row.sync = runPool(nginx, half, Continuation::Sync);
-        row.sync.add(runPool(nginx, half, Continuation::Sync));
-        row.pool.add(runPool(nginx, half, Continuation::Context));
+        row.pool = runPool(nginx, half, Continuation::Callback);
+        row.sync = runPool(nginx, half, Continuation::Context);
+        row.sync.add(runPool(nginx, half, Continuation::Context));
+        row.pool.add(runPool(nginx, half, Continuation::Callback));
         row.raw.add(runRaw(nginx, half));
         row.wrk = runWrk(wrkBinary, nginx, plan);
         const double raw = row.raw.requestsPerSecond();
@@ -793,11 +795,11 @@ QJsonArray benchThroughput(const Nginx &nginx,
         }
         rows.append(QJsonObject{{QStringLiteral("concurrency"), c},
                                 {QStringLiteral("pool"), row.pool.toJson()},
-                                {QStringLiteral("pool_sync_continuation"), row.sync.toJson()},
+                                {QStringLiteral("pool_via_main_thread"), row.sync.toJson()},
                                 {QStringLiteral("raw_qnam"), row.raw.toJson()},
                                 {QStringLiteral("wrk"), row.wrk.toJson()},
                                 {QStringLiteral("pool_over_raw"), row.ratio},
-                                {QStringLiteral("pool_sync_over_raw"), row.syncRatio},
+                                {QStringLiteral("pool_via_main_over_raw"), row.syncRatio},
                                 {QStringLiteral("goal"), goal.toJson()}});
         table.push_back(std::move(row));
     }
@@ -815,9 +817,9 @@ QJsonArray benchThroughput(const Nginx &nginx,
     print(QString());
     print(cell(QStringLiteral("   c"), 5) + rcell(QStringLiteral("pool req/s"), 11)
           + rcell(QStringLiteral("raw req/s"), 10) + rcell(QStringLiteral("pool/raw"), 9)
-          + rcell(QStringLiteral("goal"), 13) + rcell(QStringLiteral("sync req/s"), 11)
-          + rcell(QStringLiteral("sync/raw"), 9) + rcell(QStringLiteral("wrk req/s"), 10)
-          + rcell(QStringLiteral("p50/p99 us: pool"), 18) + rcell(QStringLiteral("sync"), 12)
+          + rcell(QStringLiteral("goal"), 13) + rcell(QStringLiteral("main req/s"), 11)
+          + rcell(QStringLiteral("main/raw"), 9) + rcell(QStringLiteral("wrk req/s"), 10)
+          + rcell(QStringLiteral("p50/p99 us: pool"), 18) + rcell(QStringLiteral("main"), 12)
           + rcell(QStringLiteral("raw"), 12) + rcell(QStringLiteral("wrk"), 11));
     for (const Row &row : table) {
         print(rcell(QString::number(row.c), 4) + QLatin1Char(' ')
@@ -838,11 +840,11 @@ QJsonArray benchThroughput(const Nginx &nginx,
         return fixed(double(f.connectionsOpened) * 1000.0 / double(f.serverRequests), 1);
     };
     print(cell(QStringLiteral("   c"), 5) + rcell(QStringLiteral("CPU us/req: pool"), 17)
-          + rcell(QStringLiteral("sync"), 7) + rcell(QStringLiteral("raw"), 7)
-          + rcell(QStringLiteral("new conns/1k req: pool"), 24) + rcell(QStringLiteral("sync"), 6)
+          + rcell(QStringLiteral("main"), 7) + rcell(QStringLiteral("raw"), 7)
+          + rcell(QStringLiteral("new conns/1k req: pool"), 24) + rcell(QStringLiteral("main"), 6)
           + rcell(QStringLiteral("raw"), 6) + rcell(QStringLiteral("QNAMs: pool"), 13)
           + rcell(QStringLiteral("raw"), 5) + rcell(QStringLiteral("failed: pool"), 14)
-          + rcell(QStringLiteral("sync"), 6) + rcell(QStringLiteral("raw"), 5));
+          + rcell(QStringLiteral("main"), 6) + rcell(QStringLiteral("raw"), 5));
     for (const Row &row : table) {
         print(rcell(QString::number(row.c), 4) + QLatin1Char(' ')
               + rcell(fixed(row.pool.cpuMicrosPerRequest(), 1), 17)
