@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <exception>
-#include <semaphore>
 #include <limits>
+#include <semaphore>
 #include <thread>
 
 #ifdef Q_OS_LINUX
@@ -89,9 +89,8 @@ struct ExecutionEngine::Task : TimerNode
 struct ExecutionEngine::Lane
 {
     std::binary_semaphore wake{0};
-    TaskPtr pending; // under m_mutex
+    TaskPtr pending;     // under m_mutex
     bool retire = false; // under m_mutex
-    int number = 0;
 };
 
 struct ExecutionEngine::AgentEntry : TimerNode
@@ -551,7 +550,6 @@ void ExecutionEngine::adjustLanesLocked()
         live += lane->retire ? 0 : 1;
     for (; live < want; ++live) {
         auto lane = std::make_unique<Lane>();
-        lane->number = ++m_laneSeq;
         Lane *raw = lane.get();
         m_lanes.push_back(std::move(lane));
         m_idleLanes.push_back(raw);
@@ -575,6 +573,15 @@ void ExecutionEngine::adjustLanesLocked()
 void ExecutionEngine::laneLoop(Lane *lane)
 {
     nameWorkerThread(QStringLiteral("critical"));
+    // A new thread inherits its creator's slice (maybe a LOW worker's): set it for CRITICAL.
+    setThreadSliceClass(SliceClass::Default);
+    // m_mutex held. Deletes *lane: nothing else refers to a retired lane that left.
+    auto leaveLocked = [this, lane] {
+        auto it = std::find_if(m_lanes.begin(), m_lanes.end(),
+                               [lane](const auto &l) { return l.get() == lane; });
+        if (it != m_lanes.end())
+            m_lanes.erase(it);
+    };
     for (;;) {
         lane->wake.acquire();
         TaskPtr task;
@@ -584,20 +591,14 @@ void ExecutionEngine::laneLoop(Lane *lane)
             if (!task) {
                 if (!lane->retire)
                     continue; // a stale wake-up
-                auto it = std::find_if(m_lanes.begin(), m_lanes.end(),
-                                       [lane](const auto &l) { return l.get() == lane; });
-                if (it != m_lanes.end())
-                    m_lanes.erase(it); // deletes *lane: nothing else refers to it now
+                leaveLocked();
                 return;
             }
         }
         runLoop(std::move(task), lane);
         std::lock_guard lock(m_mutex);
         if (lane->retire) {
-            auto it = std::find_if(m_lanes.begin(), m_lanes.end(),
-                                   [lane](const auto &l) { return l.get() == lane; });
-            if (it != m_lanes.end())
-                m_lanes.erase(it);
+            leaveLocked();
             return;
         }
     }

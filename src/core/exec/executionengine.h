@@ -263,7 +263,6 @@ private:
     // its mutex, and on a busy CPU the woken thread then waits for the waker).
     std::vector<std::unique_ptr<Lane>> m_lanes;
     std::vector<Lane *> m_idleLanes;
-    int m_laneSeq = 0;
     QHash<QString, int> m_agentRefs; // live tasks + schedules per agent id
     QSet<QString> m_agentsSeen;
     QHash<QString, std::shared_ptr<AgentEntry>> m_agents;

@@ -3,6 +3,7 @@
 #include "core/support/logging.h"
 
 #include <atomic>
+#include <optional>
 
 #ifdef Q_OS_LINUX
 #include <sched.h>
@@ -41,7 +42,9 @@ constexpr bool kSupported = false;
 #endif
 
 std::atomic<bool> g_refused{false};
-thread_local SliceClass t_class = SliceClass::Default;
+// Unknown until the thread's first call: a thread inherits its creator's slice, so the first call
+// always asks the kernel.
+thread_local std::optional<SliceClass> t_class;
 
 } // namespace
 

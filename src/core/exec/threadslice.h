@@ -15,7 +15,8 @@ enum class SliceClass { Default, Background };
 // The slice a background worker asks for (the kernel clamps slices to 0.1..100 ms).
 inline constexpr std::chrono::milliseconds kBackgroundSlice{20};
 
-// Sets the calling thread's slice class. Remembers the class per thread, so a repeat is free.
+// Sets the calling thread's slice class. Remembers the class per thread, so a repeat is free (the
+// first call in a thread always asks the kernel: threads inherit their creator's slice).
 // Returns false when the kernel refused (the first refusal is logged; later calls are no-ops).
 bool setThreadSliceClass(SliceClass sliceClass);
 

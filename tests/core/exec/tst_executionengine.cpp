@@ -406,6 +406,34 @@ private slots:
         QCOMPARE(sliceOf(TaskPriority::Critical), normal);
     }
 
+    // Threads inherit their creator's slice: a pool thread started from a LOW worker must not
+    // keep the background slice when it is asked for the default one (it did: the first call
+    // in a thread assumed the default and skipped the kernel).
+    void aNewThreadDoesNotKeepAnInheritedSlice()
+    {
+        const qint64 background = std::chrono::nanoseconds(kBackgroundSlice).count();
+        bool supported = false;
+        qint64 inherited = -1;
+        qint64 after = -1;
+        std::thread parent([&] {
+            supported = setThreadSliceClass(SliceClass::Background)
+                        && currentThreadSliceNs() == background;
+            std::thread child([&] {
+                inherited = currentThreadSliceNs();
+                setThreadSliceClass(SliceClass::Default);
+                after = currentThreadSliceNs();
+            });
+            child.join();
+            setThreadSliceClass(SliceClass::Default);
+        });
+        parent.join();
+        if (!supported)
+            QSKIP("This kernel has no per-thread slices (sched_setattr runtime for SCHED_OTHER).");
+        QCOMPARE(inherited, background); // what the kernel does
+        QVERIFY(after > 0);
+        QVERIFY(after != background); // what we must undo
+    }
+
     // An IDLE task under a continuous HIGH load starts within about 4 × aging_interval.
     void agingBoundsTheWait()
     {
