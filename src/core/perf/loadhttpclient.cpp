@@ -204,7 +204,16 @@ public:
         : m_settings(settings)
         , m_counters(counters)
         , m_connectionCount(connections)
-    {}
+        , m_tls(settings.base.scheme().compare(u"https", Qt::CaseInsensitive) == 0)
+        , m_host(settings.base.host())
+        , m_port(quint16(settings.base.port(m_tls ? 443 : 80)))
+    {
+        // "Host: 127.0.0.1:8080", an IPv6 literal in brackets.
+        m_hostHeader = m_host.toUtf8();
+        if (m_host.contains(u':'))
+            m_hostHeader = QByteArray("[" + m_hostHeader + "]");
+        m_hostHeader += ':' + QByteArray::number(m_port);
+    }
 
     ~Worker() override { failAll(QStringLiteral("shutdown")); }
 
@@ -231,7 +240,7 @@ public:
         queued.swap(m_queue);
         for (auto &c : m_connections) {
             if (c->busy) {
-                    abortQuietly(*c);
+                abortQuietly(*c);
                 finish(*c, Response{0, LoadErrorKind::Other, why}, false);
             }
         }
@@ -285,13 +294,12 @@ private:
     {
         if (!m_connections.empty() || m_connectionCount == 0)
             return;
-        const bool tls = m_settings.base.scheme().compare(u"https", Qt::CaseInsensitive) == 0;
         for (int i = 0; i < m_connectionCount; ++i) {
             auto c = std::make_unique<Connection>();
             Connection *raw = c.get();
-            c->socket = tls ? new QSslSocket(this) : new QTcpSocket(this);
+            c->socket = m_tls ? new QSslSocket(this) : new QTcpSocket(this);
             c->socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-            if (tls)
+            if (m_tls)
                 connect(static_cast<QSslSocket *>(c->socket), &QSslSocket::encrypted, this,
                         [this, raw] { onConnected(*raw); });
             else
@@ -345,18 +353,13 @@ private:
     void send(Connection &c)
     {
         const Request &r = c.job.request;
-        const QString host = m_settings.base.host();
-        const int port = m_settings.base.port(
-            m_settings.base.scheme().compare(u"https", Qt::CaseInsensitive) == 0 ? 443 : 80);
         c.wire.clear();
         c.wire.reserve(128 + r.target.size() + r.body.size());
         c.wire += r.method;
         c.wire += ' ';
         c.wire += r.target.isEmpty() ? QByteArrayLiteral("/") : r.target;
         c.wire += " HTTP/1.1\r\nHost: ";
-        c.wire += host.toLatin1();
-        c.wire += ':';
-        c.wire += QByteArray::number(port);
+        c.wire += m_hostHeader;
         c.wire += "\r\nUser-Agent: opsdeck-loadtest\r\nAccept: */*\r\n";
         if (!r.body.isEmpty() || r.method == "POST" || r.method == "PUT") {
             if (!r.contentType.isEmpty()) {
@@ -381,15 +384,14 @@ private:
             c.socket->write(c.wire);
             return;
         }
-        if (c.socket->state() != QAbstractSocket::UnconnectedState) {
+        if (c.socket->state() != QAbstractSocket::UnconnectedState)
             abortQuietly(c);
-        }
         c.reused = false;
         m_counters.connectionsOpened.fetch_add(1, std::memory_order_relaxed);
         if (auto *ssl = qobject_cast<QSslSocket *>(c.socket))
-            ssl->connectToHostEncrypted(host, quint16(port));
+            ssl->connectToHostEncrypted(m_host, m_port);
         else
-            c.socket->connectToHost(host, quint16(port));
+            c.socket->connectToHost(m_host, m_port);
     }
 
     void onConnected(Connection &c)
@@ -421,9 +423,8 @@ private:
         case Parser::State::Done: {
             const int status = c.parser.status();
             const bool keep = c.parser.keepAlive();
-            if (!keep) {
+            if (!keep)
                 abortQuietly(c);
-            }
             finish(c, answerOf(status), keep);
             return;
         }
@@ -490,6 +491,10 @@ private:
     const Settings m_settings;
     Counters &m_counters;
     const int m_connectionCount;
+    const bool m_tls;
+    const QString m_host;
+    const quint16 m_port;
+    QByteArray m_hostHeader;
     std::vector<std::unique_ptr<Connection>> m_connections;
     std::deque<Job> m_queue; // waiting for a free connection (the worker's thread)
     std::mutex m_inboxMutex;
