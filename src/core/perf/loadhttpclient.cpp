@@ -19,13 +19,6 @@ namespace {
 constexpr qsizetype kMaxLine = 64 * 1024;      // one status, header or chunk-size line
 constexpr qsizetype kMaxHeaderBytes = 1 << 20; // all headers of one answer
 
-LoadErrorKind errorOfStatus(int status)
-{
-    if (status == 429)
-        return LoadErrorKind::RateLimited;
-    return status >= 400 ? LoadErrorKind::HttpStatus : LoadErrorKind::None;
-}
-
 // Takes one CRLF-terminated line off the front of `data` (without the CRLF); false if incomplete.
 bool takeLine(QByteArray &data, QByteArray &line)
 {
@@ -284,10 +277,7 @@ private:
 
     static Response answerOf(int status)
     {
-        Response r{status, errorOfStatus(status), {}};
-        if (r.error != LoadErrorKind::None)
-            r.detail = QStringLiteral("HTTP %1").arg(status);
-        return r;
+        return Response{status, loadErrorOfStatus(status), loadErrorDetailOfStatus(status)};
     }
 
     void ensureConnections()

@@ -2,6 +2,19 @@
 
 namespace opsdeck::perf {
 
+LoadErrorKind loadErrorOfStatus(int status)
+{
+    if (status == 429)
+        return LoadErrorKind::RateLimited;
+    return status >= 400 ? LoadErrorKind::HttpStatus : LoadErrorKind::None;
+}
+
+QString loadErrorDetailOfStatus(int status)
+{
+    return loadErrorOfStatus(status) == LoadErrorKind::None ? QString()
+                                                            : QStringLiteral("HTTP %1").arg(status);
+}
+
 QString toString(LoadErrorKind kind)
 {
     switch (kind) {

@@ -27,6 +27,10 @@ enum class LoadErrorKind { None = 0, Timeout, Connect, HttpStatus, RateLimited, 
 inline constexpr int kLoadErrorKindCount = 6;
 // "none", "timeout", "connect", "http_status", "rate_limited", "other".
 QString toString(LoadErrorKind kind);
+// The kind of an HTTP answer's status: 429 RateLimited, other >= 400 HttpStatus, else None; and
+// its detail for the log ("HTTP 503"), empty when it is not an error.
+LoadErrorKind loadErrorOfStatus(int status);
+QString loadErrorDetailOfStatus(int status);
 
 struct OpTicket
 {

@@ -291,12 +291,8 @@ void HttpLoadComponent::startThroughPool(const QString &symbol, int variant, boo
                   outcome.operation = operation;
                   if (r) {
                       outcome.httpStatus = r->status;
-                      if (r->status == 429)
-                          outcome.error = LoadErrorKind::RateLimited;
-                      else if (r->status >= 400)
-                          outcome.error = LoadErrorKind::HttpStatus;
-                      if (outcome.error != LoadErrorKind::None)
-                          outcome.detail = QStringLiteral("HTTP %1").arg(r->status);
+                      outcome.error = loadErrorOfStatus(r->status);
+                      outcome.detail = loadErrorDetailOfStatus(r->status);
                   } else {
                       switch (http::httpErrorKindOf(r.error())) {
                       case http::HttpErrorKind::Timeout:
