@@ -438,7 +438,18 @@ private:
             && error == QAbstractSocket::RemoteHostClosedError) {
             c.retried = true;
             abortQuietly(c);
-            send(c);
+            // Queued: we are inside the socket's own disconnected/error signal, and a connect
+            // started there can be closed by the socket's remaining teardown.
+            Connection *raw = &c;
+            QMetaObject::invokeMethod(
+                this,
+                [this, raw] {
+                    for (auto &conn : m_connections) {
+                        if (conn.get() == raw && conn->busy)
+                            send(*conn);
+                    }
+                },
+                Qt::QueuedConnection);
             return;
         }
         const QString why = c.socket->errorString();
